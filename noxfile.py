@@ -1,0 +1,46 @@
+"""Development sessions: ``nox -s tests``, ``typing``, ``lint``, ``docs``, ``bench``."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "typing", "lint", "docs"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYTHONS = ["3.11", "3.13"]
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """Run the test suite."""
+    session.install("-e", ".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python="3.11")
+def typing(session: nox.Session) -> None:
+    """Check the package with mypy --strict."""
+    session.install("-e", ".[typing]")
+    session.run("mypy", "--strict", "src/bouncekit")
+
+
+@nox.session(python="3.11")
+def lint(session: nox.Session) -> None:
+    """Check the code with ruff."""
+    session.install("ruff")
+    session.run("ruff", "check", "src", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "format", "--check", "src", "tests", "benchmarks", "noxfile.py")
+
+
+@nox.session(python="3.11")
+def docs(session: nox.Session) -> None:
+    """Build the documentation, with every warning an error."""
+    session.install("-e", ".[docs]")
+    session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
+
+
+@nox.session(python="3.11")
+def bench(session: nox.Session) -> None:
+    """Run the benchmarks and print their ratios."""
+    session.install("-e", ".[test]")
+    session.run("python", "benchmarks/bench_parse.py", *session.posargs)

@@ -1,0 +1,7 @@
+"""``python -m bouncekit``."""
+
+import sys
+
+from bouncekit._cli import main
+
+sys.exit(main())

@@ -1,0 +1,50 @@
+"""
+Address parsing, the only place that imports flanker.
+
+flanker builds its parser tables on first import and writes warnings about
+them to stderr, so the import runs with stderr captured.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+
+with contextlib.redirect_stderr(io.StringIO()):
+    from flanker.addresslib import address as _flanker_address
+
+__all__ = ["find_addresses", "normalize_address"]
+
+# A plain addr-spec inside free text. The local part allows the characters real
+# bounces use (UTF-8 included); the domain needs at least one dot or a literal.
+_ADDRESS_IN_TEXT = re.compile(
+    r"""(?<![\w.!#$%&'*+/=?^`{|}~-])"""
+    r"""([\w.!#$%&'*+/=?^`{|}~-]+@(?:[\w-]+\.)+[\w-]{2,}|[\w.!#$%&'*+/=?^`{|}~-]+@\[[\d.:a-fA-F]+\])""",
+)
+
+
+def normalize_address(text: str) -> str:
+    """
+    Return the bare address in *text*, such as ``"<a@b>"`` or ``"Name <a@b>"``.
+
+    Text that flanker cannot parse is returned stripped of whitespace, angle
+    brackets and quotes, so a malformed address is still reported as written.
+    """
+    text = text.strip()
+    if not text:
+        return ""
+    if _ADDRESS_IN_TEXT.fullmatch(text):
+        return text
+    parsed = _flanker_address.parse(text)
+    if parsed is not None and getattr(parsed, "address", None):
+        return str(parsed.address)
+    return text.strip("<>\"' \t")
+
+
+def find_addresses(text: str) -> list[str]:
+    """Return every addr-spec found in free *text*, in order, without repeats."""
+    seen: dict[str, None] = {}
+    for found in _ADDRESS_IN_TEXT.finditer(text):
+        seen.setdefault(found[1].rstrip("."), None)
+    return list(seen)

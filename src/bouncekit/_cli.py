@@ -1,0 +1,137 @@
+"""The ``bouncekit`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any, TextIO
+
+from bouncekit import __version__
+from bouncekit._scan import iter_messages, scan_item
+
+__all__ = ["main"]
+
+_CSV_COLUMNS = (
+    "source",
+    "kind",
+    "format",
+    "original_message_id",
+    "address",
+    "action",
+    "status",
+    "reply_code",
+    "bounce_type",
+    "reason",
+    "rule",
+    "diagnostic",
+    "error",
+)
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bouncekit",
+        description="Parse and classify email bounces.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    scan = commands.add_parser(
+        "scan",
+        help="parse every message in files, folders, mbox files and Maildirs",
+        description=(
+            "Parse every message under each PATH (a message file, an mbox file, a Maildir, "
+            "or a folder read recursively) and print one record per message."
+        ),
+    )
+    scan.add_argument("paths", nargs="+", metavar="PATH", help="a file, folder, mbox file or Maildir")
+    scan.add_argument(
+        "--format",
+        choices=("jsonl", "csv", "table"),
+        default=None,
+        help="output format (default: table on a terminal, jsonl otherwise)",
+    )
+    return parser
+
+
+def _records(paths: Iterable[str]) -> Iterable[dict[str, Any]]:
+    for path in paths:
+        for item in iter_messages(path):
+            yield scan_item(item)
+
+
+def _write_jsonl(records: Iterable[dict[str, Any]], out: TextIO) -> int:
+    errors = 0
+    for record in records:
+        errors += record["error"] is not None
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return errors
+
+
+def _csv_rows(record: dict[str, Any]) -> Iterable[dict[str, Any]]:
+    base = {key: record.get(key) for key in ("source", "kind", "format", "original_message_id", "error")}
+    if not record["recipients"]:
+        yield base
+    for recipient in record["recipients"]:
+        yield {**base, **{key: recipient.get(key) for key in _CSV_COLUMNS if key in recipient}}
+
+
+def _write_csv(records: Iterable[dict[str, Any]], out: TextIO) -> int:
+    errors = 0
+    writer = csv.DictWriter(out, fieldnames=_CSV_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for record in records:
+        errors += record["error"] is not None
+        writer.writerows(_csv_rows(record))
+    return errors
+
+
+def _shorten(text: object, width: int) -> str:
+    value = "" if text is None else str(text)
+    return value if len(value) <= width else value[: width - 1] + "…"
+
+
+def _write_table(records: Iterable[dict[str, Any]], out: TextIO) -> int:
+    errors = 0
+    layout = (("source", 36), ("kind", 12), ("format", 12), ("address", 32), ("status", 8),
+              ("type", 9), ("reason", 16))
+    out.write("  ".join(name.ljust(width) for name, width in layout).rstrip() + "\n")
+    for record in records:
+        errors += record["error"] is not None
+        rows = record["recipients"] or [{}]
+        for recipient in rows:
+            cells = (
+                record["source"],
+                record["kind"] or "error",
+                record["format"] or "",
+                recipient.get("address", record["error"] or ""),
+                recipient.get("status"),
+                recipient.get("bounce_type"),
+                recipient.get("reason"),
+            )
+            line = "  ".join(_shorten(cell, width).ljust(width) for cell, (_, width) in zip(cells, layout, strict=True))
+            out.write(line.rstrip() + "\n")
+    return errors
+
+
+def _scan(args: argparse.Namespace) -> int:
+    output_format = args.format or ("table" if sys.stdout.isatty() else "jsonl")
+    writer = {"jsonl": _write_jsonl, "csv": _write_csv, "table": _write_table}[output_format]
+    errors = writer(_records(args.paths), sys.stdout)
+    if errors:
+        print(f"bouncekit: {errors} message(s) could not be read; see the error field", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with *argv* and return the exit status."""
+    args = _build_parser().parse_args(argv)
+    try:
+        return _scan(args)
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        return 130

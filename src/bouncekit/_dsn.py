@@ -1,0 +1,302 @@
+"""
+The RFC 3464 delivery status notification parser.
+
+A DSN is a ``multipart/report`` (RFC 6522) whose second part,
+``message/delivery-status`` or RFC 6533's ``message/global-delivery-status``,
+holds one group of per-message fields and one group per recipient, each group
+a block of header-like fields separated by blank lines.
+
+The standard library splits a ``message/delivery-status`` part into one
+``Message`` per group, but not a ``message/global-delivery-status`` part, which
+it parses like ``message/rfc822``: headers, then the other groups as one body
+string. Both shapes are turned into lists of ``(name, value)`` pairs here, and
+any text the standard library left unsplit goes through :func:`split_groups`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import email.utils
+import re
+from collections.abc import Callable, Iterable
+from email.message import Message
+
+import attrs
+
+from bouncekit._address import normalize_address
+from bouncekit._model import (
+    Action,
+    Defect,
+    DeliveryStatus,
+    Headers,
+    MessageFields,
+    Recipient,
+    RecipientFields,
+    TypedValue,
+)
+from bouncekit._status import StatusCode, find_status_codes
+from bouncekit._text import find_reply_code, part_text, repair_text, strip_comments, unfold
+
+__all__ = [
+    "DSN_TYPES",
+    "parse_delivery_status",
+    "recipient_from_fields",
+    "split_groups",
+]
+
+DSN_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
+
+Group = list[tuple[str, str]]
+
+_FIELD = re.compile(r"([!-9;-~]+)[ \t]*:(.*)")
+# RFC 6533 section 3: a utf-8 address type may carry "\x{HHHH}" escapes.
+_UTF8_ESCAPE = re.compile(r"\\x\{([0-9A-Fa-f]{1,6})\}")
+
+
+def split_groups(text: str) -> tuple[list[Group], list[Defect]]:
+    """
+    Split the text of a delivery-status part into groups of fields.
+
+    Any run of blank lines separates two groups, so doubled blank lines and a
+    missing blank line at the end are accepted. A line starting with white
+    space continues the field before it. Any other line that is not a field
+    is recorded as a defect and skipped.
+    """
+    groups: list[Group] = []
+    defects: list[Defect] = []
+    current: Group = []
+    for line in text.splitlines():
+        if not line.strip():
+            if current:
+                groups.append(current)
+                current = []
+            continue
+        if line[0] in " \t" and current:
+            name, value = current[-1]
+            current[-1] = (name, f"{value}\n{line}")
+            continue
+        found = _FIELD.match(line)
+        if found is None:
+            defects.append(Defect("invalid-dsn-line", f"not a DSN field: {line[:80]!r}"))
+            continue
+        current.append((found[1], found[2]))
+    if current:
+        groups.append(current)
+    return groups, defects
+
+
+def _groups_of_part(part: Message) -> tuple[list[Group], list[Defect]]:
+    """Return the field groups of a delivery-status *part*, whatever shape it was parsed into."""
+    payload = part.get_payload()
+    if isinstance(payload, str):
+        # A transfer-encoded part, or one the standard library did not split.
+        return split_groups(part_text(part))
+    groups: list[Group] = []
+    defects: list[Defect] = []
+    blocks = payload if isinstance(payload, list) else [payload]
+    for block in blocks:
+        if not isinstance(block, Message):
+            continue
+        fields = [(name, str(value)) for name, value in block.items()]
+        if fields:
+            groups.append(fields)
+        rest = part_text(block) if isinstance(block.get_payload(), str) else ""
+        if rest.strip():
+            more, more_defects = split_groups(rest)
+            groups.extend(more)
+            defects.extend(more_defects)
+    return groups, defects
+
+
+def _typed_value(raw: str) -> TypedValue:
+    value = unfold(raw)
+    kind, sep, rest = value.partition(";")
+    if not sep:
+        return TypedValue("", value)
+    return TypedValue(kind.strip().lower(), rest.strip())
+
+
+def _address_value(raw: str) -> TypedValue:
+    typed = _typed_value(raw)
+    value = strip_comments(typed.value)
+    if typed.type == "utf-8":
+        value = _UTF8_ESCAPE.sub(lambda m: chr(int(m[1], 16)), value)
+    return TypedValue(typed.type, normalize_address(value))
+
+
+def _host_value(raw: str) -> TypedValue:
+    typed = _typed_value(raw)
+    return TypedValue(typed.type, strip_comments(typed.value))
+
+
+def _date_value(raw: str, name: str, defects: list[Defect]) -> datetime.datetime | None:
+    text = unfold(raw)
+    try:
+        return email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        defects.append(Defect("invalid-date", f"{name} is not an RFC 5322 date: {text[:60]!r}"))
+        return None
+
+
+def _action_value(raw: str, defects: list[Defect]) -> Action | None:
+    text = strip_comments(unfold(raw)).lower()
+    try:
+        return Action(text)
+    except ValueError:
+        defects.append(Defect("invalid-action", f"unknown Action {text[:40]!r}"))
+        return None
+
+
+def _status_value(raw: str, defects: list[Defect]) -> StatusCode | None:
+    text = unfold(raw)
+    status = StatusCode.try_parse(text)
+    if status is None:
+        defects.append(Defect("invalid-status", f"Status is not an RFC 3463 code: {text[:40]!r}"))
+    return status
+
+
+def _parse_message_fields(group: Group, defects: list[Defect]) -> MessageFields:
+    values: dict[str, object] = {}
+    extensions: list[tuple[str, str]] = []
+    for name, raw in group:
+        key = name.lower()
+        if key == "reporting-mta":
+            values["reporting_mta"] = _host_value(raw)
+        elif key == "dsn-gateway":
+            values["dsn_gateway"] = _host_value(raw)
+        elif key == "received-from-mta":
+            values["received_from_mta"] = _host_value(raw)
+        elif key == "arrival-date":
+            values["arrival_date"] = _date_value(raw, name, defects)
+        elif key == "original-envelope-id":
+            values["original_envelope_id"] = unfold(raw)
+        else:
+            extensions.append((name, unfold(raw)))
+    return MessageFields(**values, extensions=Headers(tuple(extensions)))  # type: ignore[arg-type]
+
+
+def _recipient_readers(defects: list[Defect]) -> dict[str, tuple[str, Callable[[str], object]]]:
+    return {
+        "original-recipient": ("original_recipient", _address_value),
+        "final-recipient": ("final_recipient", _address_value),
+        "action": ("action", lambda raw: _action_value(raw, defects)),
+        "status": ("status", lambda raw: _status_value(raw, defects)),
+        "remote-mta": ("remote_mta", _host_value),
+        "diagnostic-code": ("diagnostic_code", _typed_value),
+        "last-attempt-date": ("last_attempt_date", lambda raw: _date_value(raw, "Last-Attempt-Date", defects)),
+        "final-log-id": ("final_log_id", unfold),
+        "will-retry-until": ("will_retry_until", lambda raw: _date_value(raw, "Will-Retry-Until", defects)),
+    }
+
+
+def _parse_recipient_fields(group: Group, defects: list[Defect]) -> RecipientFields:
+    readers = _recipient_readers(defects)
+    values: dict[str, object] = {}
+    extensions: list[tuple[str, str]] = []
+    for name, raw in group:
+        reader = readers.get(name.lower())
+        if reader is None:
+            extensions.append((name, unfold(raw)))
+        elif reader[0] not in values:
+            values[reader[0]] = reader[1](raw)
+    return RecipientFields(**values, extensions=Headers(tuple(extensions)))  # type: ignore[arg-type]
+
+
+_RECIPIENT_FIELD_NAMES = frozenset({"final-recipient", "original-recipient", "action", "status"})
+_MESSAGE_FIELD_NAMES = frozenset(
+    {"reporting-mta", "dsn-gateway", "received-from-mta", "arrival-date", "original-envelope-id"}
+)
+
+
+def _is_recipient_group(group: Group) -> bool:
+    return any(name.lower() in _RECIPIENT_FIELD_NAMES for name, _ in group)
+
+
+def _is_message_group(group: Group) -> bool:
+    names = {name.lower() for name, _ in group}
+    return bool(names & _MESSAGE_FIELD_NAMES) and not names & {"final-recipient", "action"}
+
+
+def parse_delivery_status(part: Message) -> tuple[DeliveryStatus, list[Defect]]:
+    """
+    Parse a ``message/delivery-status`` or ``message/global-delivery-status`` *part*.
+
+    Groups with no field are skipped. When the first group already reads
+    like a recipient group (it has ``Final-Recipient`` or ``Action``), the
+    per-message group is taken as missing rather than the recipient lost.
+    """
+    groups, defects = _groups_of_part(part)
+    groups = [[(name, repair_text(value)) for name, value in group] for group in groups]
+    message = MessageFields()
+    if groups and (_is_message_group(groups[0]) or not _is_recipient_group(groups[0])):
+        message = _parse_message_fields(groups.pop(0), defects)
+    elif groups:
+        defects.append(Defect("missing-per-message-fields", "the DSN has no per-message group"))
+    recipients = []
+    for group in groups:
+        if not _is_recipient_group(group):
+            defects.append(
+                Defect("invalid-recipient-group", f"a DSN group has no recipient field: {group[0][0]!r}")
+            )
+            continue
+        recipients.append(_parse_recipient_fields(group, defects))
+    is_global = part.get_content_type() == "message/global-delivery-status"
+    return DeliveryStatus(message, tuple(recipients), global_=is_global), defects
+
+
+def most_specific_status(written: StatusCode | None, texts: Iterable[str]) -> StatusCode | None:
+    """
+    Return *written*, or a more specific code of the same class from *texts*.
+
+    A generic ``X.0.0`` says only the class; when the diagnostic text carries
+    a code such as ``5.1.1`` of the same class, that one is more useful. With
+    no *written* code, the first code in the text of any class is used.
+    """
+    if written is not None and not written.is_generic:
+        return written
+    for text in texts:
+        for code in find_status_codes(text):
+            if written is None:
+                return code
+            if code.class_ == written.class_ and not code.is_generic:
+                return code
+    return written
+
+
+def recipient_from_fields(fields: RecipientFields, defects: list[Defect]) -> Recipient | None:
+    """Build the :class:`Recipient` of one DSN group, or ``None`` when it names no address."""
+    address = ""
+    for typed in (fields.final_recipient, fields.original_recipient):
+        if typed is not None and typed.value:
+            address = typed.value
+            break
+    if not address:
+        defects.append(Defect("missing-final-recipient", "a DSN group names no recipient address"))
+        return None
+    if fields.final_recipient is None:
+        defects.append(Defect("missing-final-recipient", f"no Final-Recipient for {address!r}"))
+    diagnostic = fields.diagnostic_code.value if fields.diagnostic_code else None
+    status = most_specific_status(fields.status, [diagnostic] if diagnostic else [])
+    reply_code = find_reply_code(diagnostic) if diagnostic else None
+    return Recipient(
+        address=address,
+        action=fields.action,
+        status=status,
+        reply_code=reply_code,
+        diagnostic=diagnostic or None,
+        remote_mta=fields.remote_mta.value if fields.remote_mta else None,
+        dsn=fields,
+    )
+
+
+def with_status_fallback(recipient: Recipient, texts: Iterable[str]) -> Recipient:
+    """Fill a missing status or reply code of *recipient* from other *texts* of the notice."""
+    texts = list(texts)
+    status = recipient.status or most_specific_status(None, texts)
+    reply_code = recipient.reply_code
+    if reply_code is None:
+        for text in texts:
+            reply_code = find_reply_code(text)
+            if reply_code:
+                break
+    return attrs.evolve(recipient, status=status, reply_code=reply_code)

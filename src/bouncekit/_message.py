@@ -1,0 +1,100 @@
+"""Reading raw messages and finding the parts a bounce is made of."""
+
+from __future__ import annotations
+
+import email
+import email.parser
+import email.policy
+import re
+from collections.abc import Iterator
+from email.message import Message
+
+from bouncekit._dsn import DSN_TYPES
+from bouncekit._model import Headers
+from bouncekit._text import normalize_newlines, part_text, strip_comments, unfold
+
+__all__ = [
+    "RETURNED_TYPES",
+    "headers_of",
+    "iter_parts",
+    "normalize_message_id",
+    "read_message",
+    "returned_headers",
+]
+
+# The content types that carry the returned message or its header (RFC 6522
+# section 3 and RFC 6533 sections 3.4 and 3.5).
+RETURNED_TYPES = frozenset(
+    {"message/rfc822", "message/global", "text/rfc822-headers", "message/global-headers"}
+)
+
+_MSGID = re.compile(r"<\s*([^<>\s]+?)\s*>")
+
+
+def read_message(raw: bytes | str | Message) -> Message:
+    """Parse *raw* with the ``compat32`` policy, accepting LF, CRLF and CR line endings."""
+    if isinstance(raw, Message):
+        return raw
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "surrogateescape")
+    return email.message_from_bytes(normalize_newlines(raw), policy=email.policy.compat32)
+
+
+def iter_parts(message: Message) -> Iterator[Message]:
+    """
+    Yield *message* and its parts, depth first.
+
+    The groups inside a delivery-status part and the message inside a
+    returned ``message/rfc822`` part are not descended into.
+    """
+    yield message
+    content_type = message.get_content_type()
+    if content_type in DSN_TYPES or content_type in RETURNED_TYPES:
+        return
+    payload = message.get_payload()
+    if isinstance(payload, list):
+        for part in payload:
+            if isinstance(part, Message):
+                yield from iter_parts(part)
+
+
+def headers_of(message: Message) -> Headers:
+    """Return the header fields of *message* with values unfolded."""
+    return Headers(tuple((name, unfold(str(value))) for name, value in message.items()))
+
+
+def returned_headers(part: Message) -> Headers:
+    """
+    Return the header of the message carried by a returned-content *part*.
+
+    ``message/rfc822`` and ``message/global`` parts are already parsed by the
+    standard library. ``text/rfc822-headers`` is text, and a transfer-encoded
+    part of any of these types is text too, so those are parsed here.
+    """
+    payload = part.get_payload()
+    if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+        return headers_of(payload[0])
+    if isinstance(payload, Message):
+        return headers_of(payload)
+    text = part_text(part)
+    parsed = email.parser.HeaderParser(policy=email.policy.compat32).parsestr(text.lstrip("\n"))
+    return headers_of(parsed)
+
+
+def normalize_message_id(value: str | None) -> str | None:
+    """
+    Return a ``Message-ID`` value as ``<id>``, or ``None`` when it is empty.
+
+    Folding, comments and white space around or inside the brackets go away.
+    A value without brackets is bracketed.
+    """
+    if not value:
+        return None
+    text = unfold(value)
+    found = _MSGID.search(text)
+    if found:
+        return f"<{found[1]}>"
+    bare = strip_comments(text).strip()
+    if not bare or " " in bare:
+        return None
+    return f"<{bare}>"

@@ -1,0 +1,158 @@
+"""Reading messages from files, folders, mbox files and Maildirs for ``bouncekit scan``."""
+
+from __future__ import annotations
+
+import mailbox
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from bouncekit._model import Bounce
+from bouncekit._parse import parse
+from bouncekit._verdict import status_verdict
+
+__all__ = ["ScanItem", "bounce_record", "error_record", "iter_messages"]
+
+_MBOX_START = b"From "
+
+
+@attrs.frozen
+class ScanItem:
+    """
+    One message read from a source, or the error that stopped reading it.
+
+    Attributes:
+        source: Where the message is: a path, ``path#N`` for the N-th message
+            (0-based) of an mbox file.
+        data: The raw message, or ``None`` when it could not be read.
+        error: Why it could not be read.
+    """
+
+    source: str
+    data: bytes | None = None
+    error: str | None = None
+
+
+def _is_maildir(path: Path) -> bool:
+    return all((path / name).is_dir() for name in ("cur", "new", "tmp"))
+
+
+def _read_file(path: Path) -> Iterator[ScanItem]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        yield ScanItem(str(path), error=f"cannot read {str(path)!r}: {exc.strerror or exc}")
+        return
+    if not data.strip():
+        return  # An empty file is an empty mailbox: no message, so no line.
+    if data.startswith(_MBOX_START):
+        yield from _read_mbox(path)
+        return
+    yield ScanItem(str(path), data)
+
+
+def _read_mbox(path: Path) -> Iterator[ScanItem]:
+    try:
+        box = mailbox.mbox(path, create=False)
+        keys = box.keys()
+    except (OSError, mailbox.Error) as exc:
+        yield ScanItem(str(path), error=f"cannot read mbox {str(path)!r}: {exc}")
+        return
+    for index, key in enumerate(keys):
+        source = f"{path}#{index}"
+        try:
+            yield ScanItem(source, box.get_bytes(key))
+        except (OSError, mailbox.Error, KeyError) as exc:
+            yield ScanItem(source, error=f"cannot read message {index} of {str(path)!r}: {exc}")
+    box.close()
+
+
+def _read_maildir(path: Path) -> Iterator[ScanItem]:
+    for sub in ("new", "cur"):
+        for entry in sorted((path / sub).iterdir()):
+            if entry.is_file() and not entry.name.startswith("."):
+                yield from _read_file(entry)
+
+
+def iter_messages(path: str | os.PathLike[str]) -> Iterator[ScanItem]:
+    """
+    Yield every message under *path*: a file, an mbox file, a Maildir or a folder.
+
+    Folders are read recursively in name order; a Maildir inside one is read
+    from its ``new`` and ``cur`` folders. A path that cannot be read gives
+    one item with ``error`` set, and reading goes on with the next path.
+    """
+    root = Path(path)
+    if root.is_file():
+        yield from _read_file(root)
+        return
+    if not root.is_dir():
+        yield ScanItem(str(root), error=f"no such file or folder: {str(root)!r}")
+        return
+    if _is_maildir(root):
+        yield from _read_maildir(root)
+        return
+    for current, folders, files in os.walk(root, onerror=None):
+        folders.sort()
+        here = Path(current)
+        for folder in list(folders):
+            if _is_maildir(here / folder):
+                folders.remove(folder)
+                yield from _read_maildir(here / folder)
+        for name in sorted(files):
+            if not name.startswith("."):
+                yield from _read_file(here / name)
+
+
+def bounce_record(source: str, bounce: Bounce) -> dict[str, Any]:
+    """Return the JSON Lines record of ``bouncekit scan`` for one parsed message."""
+    recipients = []
+    for recipient in bounce.recipients:
+        bounce_type, reason = status_verdict(bounce, recipient)
+        recipients.append(
+            {
+                "address": recipient.address,
+                "action": recipient.action.value if recipient.action else None,
+                "status": str(recipient.status) if recipient.status else None,
+                "reply_code": recipient.reply_code,
+                "diagnostic": recipient.diagnostic,
+                "remote_mta": recipient.remote_mta,
+                "bounce_type": bounce_type.value,
+                "reason": reason.value,
+                "rule": "status-code",
+            }
+        )
+    return {
+        "source": source,
+        "kind": bounce.kind.value,
+        "format": bounce.format,
+        "original_message_id": bounce.original_message_id,
+        "feedback_type": bounce.feedback_type,
+        "recipients": recipients,
+        "defects": [str(defect) for defect in bounce.defects],
+        "error": None,
+    }
+
+
+def error_record(source: str, error: str) -> dict[str, Any]:
+    """Return the record of a message that could not be read."""
+    return {
+        "source": source,
+        "kind": None,
+        "format": None,
+        "original_message_id": None,
+        "feedback_type": None,
+        "recipients": [],
+        "defects": [],
+        "error": error,
+    }
+
+
+def scan_item(item: ScanItem) -> dict[str, Any]:
+    """Parse one item and return its record."""
+    if item.data is None:
+        return error_record(item.source, item.error or "unreadable")
+    return bounce_record(item.source, parse(item.data))

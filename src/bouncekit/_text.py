@@ -1,0 +1,113 @@
+"""Small text helpers shared by the parsers."""
+
+from __future__ import annotations
+
+import re
+from email.message import Message
+
+__all__ = [
+    "find_reply_code",
+    "normalize_newlines",
+    "part_text",
+    "repair_text",
+    "strip_comments",
+    "unfold",
+]
+
+_FOLD = re.compile(r"\r?\n[ \t]+")
+_SURROGATE = re.compile(r"[\udc80-\udcff]")
+
+# An SMTP reply code (RFC 5321 section 4.2): three digits, the first 2, 4 or 5,
+# followed by a space, a hyphen (multi-line reply) or the end of the text.
+_REPLY_CODE = re.compile(r"(?<![\w.#-])([245][0-5]\d)(?=[ \t-]|$)")
+# "said: 550 ...", "550 5.1.1", "550-5.1.1": a reply code next to the words that
+# usually precede it, preferred over any other three-digit number in the text.
+_REPLY_CODE_STRONG = re.compile(
+    r"(?:^|said:|smtp;|\bresponse:|\breply:|\berror:|\bcode:?|\()\s*([245][0-5]\d)(?=[ \t-]|$)",
+    re.IGNORECASE,
+)
+
+
+def normalize_newlines(data: bytes) -> bytes:
+    """Return *data* with CRLF and lone CR line endings turned into LF."""
+    if b"\r" not in data:
+        return data
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+
+
+def repair_text(text: str) -> str:
+    """
+    Decode the undecodable bytes that the ``email`` package kept as surrogates.
+
+    ``email.message_from_bytes`` keeps 8-bit header bytes as lone surrogates.
+    They are read as UTF-8, and as Latin-1 where they are not valid UTF-8.
+    """
+    if not _SURROGATE.search(text):
+        return text
+    raw = text.encode("utf-8", "surrogateescape")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def unfold(value: str) -> str:
+    """Join folded header lines (RFC 5322 section 2.2.3) and strip the ends."""
+    return _FOLD.sub(" ", repair_text(value)).strip()
+
+
+def strip_comments(value: str) -> str:
+    """Remove RFC 5322 comments, ``(like this)``, outside quoted strings."""
+    if "(" not in value:
+        return value.strip()
+    out: list[str] = []
+    depth = 0
+    quoted = False
+    escaped = False
+    for char in value:
+        if escaped:
+            escaped = False
+            if depth == 0:
+                out.append(char)
+            continue
+        if char == "\\":
+            escaped = True
+            if depth == 0:
+                out.append(char)
+        elif char == '"' and depth == 0:
+            quoted = not quoted
+            out.append(char)
+        elif char == "(" and not quoted:
+            depth += 1
+        elif char == ")" and depth > 0:
+            depth -= 1
+        elif depth == 0:
+            out.append(char)
+    return "".join(out).strip()
+
+
+def find_reply_code(text: str) -> str | None:
+    """Return the SMTP reply code in a server's reply *text*, or ``None``."""
+    found = _REPLY_CODE_STRONG.search(text) or _REPLY_CODE.search(text)
+    return found[1] if found else None
+
+
+def part_text(part: Message) -> str:
+    """
+    Return the decoded text of a non-multipart *part*.
+
+    The transfer encoding is undone and the declared charset used, with UTF-8
+    and then Latin-1 as fallbacks, so this never raises on bad input.
+    """
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return ""
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        return payload.decode(charset)
+    except (LookupError, UnicodeDecodeError):
+        pass
+    try:
+        return payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return payload.decode("latin-1")
