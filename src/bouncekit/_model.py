@@ -296,6 +296,9 @@ class Bounce:
         original_headers: The header fields of the returned message.
         delivery_status: The DSN part as written, when the message had one.
         feedback_type: The ARF ``Feedback-Type`` of a complaint.
+        headers: The header fields of the bounce message itself. Its own
+            ``Message-ID`` is not the original one; its ``To``, ``Delivered-To``
+            and ``X-Original-To`` carry the envelope sender, which VERP uses.
         defects: What was malformed in the message.
     """
 
@@ -306,6 +309,7 @@ class Bounce:
     original_headers: Headers = attrs.Factory(Headers)
     delivery_status: DeliveryStatus | None = None
     feedback_type: str | None = None
+    headers: Headers = attrs.Factory(Headers)
     defects: tuple[Defect, ...] = ()
 
     @property

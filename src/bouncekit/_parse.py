@@ -7,6 +7,7 @@ from email.message import Message
 from bouncekit._dsn import DSN_TYPES, parse_delivery_status, recipient_from_fields
 from bouncekit._message import (
     RETURNED_TYPES,
+    headers_of,
     iter_parts,
     normalize_message_id,
     read_message,
@@ -75,6 +76,7 @@ def _parse(message: Message) -> Bounce:
             kind=BounceKind.NOT_BOUNCE,
             original_message_id=original_message_id,
             original_headers=original_headers,
+            headers=headers_of(message),
             defects=tuple(defects),
         )
     delivery_status, dsn_defects = parse_delivery_status(dsn_part)
@@ -93,5 +95,6 @@ def _parse(message: Message) -> Bounce:
         original_message_id=original_message_id,
         original_headers=original_headers,
         delivery_status=delivery_status,
+        headers=headers_of(message),
         defects=tuple(defects),
     )
