@@ -5,6 +5,7 @@ from __future__ import annotations
 from email.message import Message
 
 from bouncekit._dsn import DSN_TYPES, parse_delivery_status, recipient_from_fields
+from bouncekit._formats import complete_bounce
 from bouncekit._message import (
     RETURNED_TYPES,
     headers_of,
@@ -72,13 +73,14 @@ def _parse(message: Message) -> Bounce:
     original_headers = returned_headers(returned) if returned is not None else Headers()
     original_message_id = normalize_message_id(original_headers.get("Message-ID"))
     if dsn_part is None:
-        return Bounce(
+        bounce = Bounce(
             kind=BounceKind.NOT_BOUNCE,
             original_message_id=original_message_id,
             original_headers=original_headers,
             headers=headers_of(message),
             defects=tuple(defects),
         )
+        return complete_bounce(message, parts, bounce)
     delivery_status, dsn_defects = parse_delivery_status(dsn_part)
     defects.extend(dsn_defects)
     recipients = []
@@ -88,7 +90,7 @@ def _parse(message: Message) -> Bounce:
             recipients.append(recipient)
     if not recipients:
         defects.append(Defect("no-recipients", "the DSN reports on no recipient"))
-    return Bounce(
+    bounce = Bounce(
         kind=BounceKind.DSN,
         format="rfc3464",
         recipients=tuple(recipients),
@@ -98,3 +100,4 @@ def _parse(message: Message) -> Bounce:
         headers=headers_of(message),
         defects=tuple(defects),
     )
+    return complete_bounce(message, parts, bounce)

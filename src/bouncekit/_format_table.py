@@ -1,0 +1,145 @@
+"""
+The failure-notice layouts bouncekit recognises, in the order they are tried.
+
+Each entry is data for the shared machinery in ``_formats``. Put a layout
+with narrow markers before one with broad markers: the first match wins.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+__all__ = ["DSN_WRITERS", "FORMATS", "GENERIC", "DsnWriter", "NoticeFormat"]
+
+
+@attrs.frozen
+class NoticeFormat:
+    """
+    How to recognise one mail server's failure notice and where its parts are.
+
+    Every marker group that is given must hit for the format to match; inside
+    a group any one marker is enough. Markers are lower-case substrings, not
+    regular expressions, so recognition stays cheap. A format with no marker
+    never matches on its own.
+
+    Attributes:
+        name: The value of :attr:`Bounce.format` for this layout.
+        senders: Substrings of the lower-cased ``From`` field.
+        subjects: Substrings of the lower-cased ``Subject`` field.
+        fields: Names of header fields, one of which must be present.
+        body: Substrings of the lower-cased notice text.
+        block_start: Regular expressions; the failure block starts after the
+            first line that matches one of them.
+        block_end: Regular expressions; the failure block ends before the
+            first line after its start that matches one of them.
+        original: Regular expressions for the line before the quoted original
+            message, tried before the shared ones.
+        address_line: A regular expression with an ``address`` group, searched
+            in each line of the block, for layouts where the failed address is
+            not the first thing on its line.
+    """
+
+    name: str
+    senders: tuple[str, ...] = ()
+    subjects: tuple[str, ...] = ()
+    fields: tuple[str, ...] = ()
+    body: tuple[str, ...] = ()
+    block_start: tuple[str, ...] = ()
+    block_end: tuple[str, ...] = ()
+    original: tuple[str, ...] = ()
+    address_line: str | None = None
+
+
+@attrs.frozen
+class DsnWriter:
+    """
+    How to tell which MTA wrote an RFC 3464 report.
+
+    Attributes:
+        name: The value of :attr:`Bounce.format`.
+        field_prefixes: Lower-case prefixes of field names only this MTA writes,
+            in the header or the delivery-status part.
+        markers: Lower-case substrings of the ``From`` field or ``Reporting-MTA``.
+    """
+
+    name: str
+    field_prefixes: tuple[str, ...] = ()
+    markers: tuple[str, ...] = ()
+
+
+_SENDMAIL_BLOCK = (r"-{3,}\s*the following addresses? ha(?:d|ve) (?:permanent fatal errors|delivery problems)",)
+_SENDMAIL_END = (r"-{3,}\s*transcript of session follows", r"^\s*-{3,}\s*\S.*-{3,}\s*$")
+_EXIM_START = (r"following address(?:\(es\))? failed:?", r"^\s*failed:?$")
+_EXIM_END = (r"^-{3,}", r"^\s*-- ")
+
+FORMATS: tuple[NoticeFormat, ...] = (
+    NoticeFormat(
+        name="qmail",
+        body=("this is the qmail-send program", "qmail-send", "i'm afraid i wasn't able to deliver"),
+        block_start=(r"(?:deliver|send) your message to the following addresses",),
+        original=(r"^--- below this line is a copy of the message", r"^--- enclosed are the original headers"),
+    ),
+    NoticeFormat(
+        name="postfix",
+        body=("this is the mail system at host", "this is the postfix program"),
+        block_start=(r"^\s*the mail system\s*$",),
+    ),
+    NoticeFormat(
+        name="dragonfly",
+        body=("this is the dragonfly mail agent",),
+        original=(r"^message headers follow",),
+    ),
+    NoticeFormat(
+        name="opensmtpd",
+        body=("this is the mailer-daemon, please do not reply", "the following list of recipients"),
+        block_start=(r"following list of recipients",),
+        block_end=(r"below is a copy of the original message",),
+    ),
+    NoticeFormat(
+        name="exim",
+        body=("this message was created automatically by mail delivery software",),
+        block_start=_EXIM_START,
+        block_end=_EXIM_END,
+    ),
+    NoticeFormat(
+        name="sendmail",
+        body=("----- the following addresses had", "----- transcript of session follows"),
+        block_start=_SENDMAIL_BLOCK,
+        block_end=_SENDMAIL_END,
+    ),
+    NoticeFormat(
+        name="gmail",
+        body=("delivery to the following recipient", "technical details of permanent failure"),
+        block_start=(r"delivery to the following recipients?",),
+        block_end=(r"^\s*technical details", r"^\s*-{3,}"),
+    ),
+    NoticeFormat(
+        name="exchange2003",
+        body=("did not reach the following recipient",),
+        block_start=(r"did not reach the following recipient",),
+    ),
+    NoticeFormat(
+        name="office365",
+        body=("delivery has failed to these recipients", "your message to .* couldn't be delivered"),
+        block_start=(r"delivery has failed to these recipients",),
+        block_end=(r"^diagnostic information for administrators",),
+        original=(r"^original message headers:?",),
+    ),
+    NoticeFormat(
+        name="domino",
+        body=("was not delivered to:",),
+        block_start=(r"was not delivered to:",),
+        block_end=(r"^\s*because:",),
+    ),
+)
+
+GENERIC = NoticeFormat(name="unknown")
+"""The fallback for a notice that has bounce evidence but no known layout."""
+
+DSN_WRITERS: tuple[DsnWriter, ...] = (
+    DsnWriter("postfix", field_prefixes=("x-postfix-",), markers=("(mail delivery system)",)),
+    DsnWriter("exchange", field_prefixes=("x-ms-exchange-", "x-msexch"), markers=("outlook.com", "exchange")),
+    DsnWriter("exim", field_prefixes=("x-exim-",)),
+    DsnWriter("sendmail", field_prefixes=("x-sendmail-",), markers=("mail delivery subsystem",)),
+    DsnWriter("amazonses", markers=("amazonses.com",)),
+)

@@ -1,0 +1,627 @@
+"""
+Failure notices that are not RFC 3464 reports, ARF complaints and auto-replies.
+
+Each mail server lays out its own failure notice: a sentence, a list of
+failed addresses with the remote server's reply under each, and a copy of the
+original message after a marker line. The layouts differ in their wording,
+not in their shape, so each one is a :class:`NoticeFormat` declaration (in
+``_format_table``) and this module holds the machinery they share:
+
+1. The notice text is the first text part (HTML reduced to text when there is
+   no plain part) up to the marker line before the quoted original message.
+2. The first declaration whose markers all hit names the format. Sender and
+   subject are checked before the body, so most declarations cost two
+   substring tests.
+3. Recipients are the addresses that start a line inside the failure block;
+   the lines under an address, up to the next one, are its diagnostic. Failing
+   that, the addresses written anywhere in the block, then the
+   ``X-Failed-Recipients`` field, then the returned message's ``To``.
+4. Status and reply codes come from the diagnostic with its wrapped lines
+   joined, then from the whole notice.
+
+ARF reports (RFC 5965) and auto-replies (RFC 3834) are read here too, because
+they reach the same mailbox and must not be counted as failures.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import html
+import re
+from collections.abc import Iterable, Sequence
+from email.message import Message
+
+import attrs
+
+from bouncekit._format_table import DSN_WRITERS, FORMATS, GENERIC, NoticeFormat
+from bouncekit._address import find_addresses, normalize_address
+from bouncekit._message import RETURNED_TYPES, headers_of, normalize_message_id, returned_headers
+from bouncekit._model import Action, Bounce, BounceKind, Defect, DeliveryStatus, Headers, Recipient
+from bouncekit._status import StatusCode, find_status_codes
+from bouncekit._text import find_reply_code, part_text, repair_text, unfold
+
+__all__ = ["complete_bounce", "dsn_format_name"]
+
+
+def _matches(fmt: NoticeFormat, notice: _Notice) -> bool:
+    """Return whether every marker group *fmt* gives hits *notice*."""
+    if fmt.senders and not any(marker in notice.sender for marker in fmt.senders):
+        return False
+    if fmt.subjects and not any(marker in notice.subject for marker in fmt.subjects):
+        return False
+    if fmt.fields and not any(name in notice.headers for name in fmt.fields):
+        return False
+    return not fmt.body or any(marker in notice.text_lower for marker in fmt.body)
+
+
+@attrs.define
+class _Notice:
+    """The parts of a message the declarations look at, computed once."""
+
+    message: Message
+    headers: Headers
+    sender: str
+    subject: str
+    text: str
+    text_lower: str
+    later_texts: list[str]
+
+
+# Lines that come right before a quoted copy of the original message. They are
+# matched case-insensitively against a whole line with its ends stripped.
+_ORIGINAL_MARKERS = tuple(
+    re.compile(pattern, re.IGNORECASE)
+    for pattern in (
+        r"^[-=_* ]*(?:the )?original message(?: header[s]?)?(?: follows)?[-=_*.: ]*$",
+        r"^[-=_* ]*original message (?:follows|headers?)\b.*",
+        r".*\bthis is a copy of the message\b.*",
+        r".*\bbelow this line is a copy of the message\b.*",
+        r".*\bheaders? of the (?:original|returned) message\b.*",
+        r".*\bcopy of the (?:original )?message(?:'s)? headers?\b.*",
+        r".*\bbelow is a copy of the original message\b.*",
+        r"^message headers follow\b.*",
+        r"^[-= ]*(?:unsent|returned|undelivered|original) (?:message|mail)(?: follows| below)?[-=: ]*$",
+        r"^[-= ]*(?:the )?(?:text|headers?) of (?:the|your) (?:original |returned )?message(?: follows)?\b.*",
+        r"^original message headers:?$",
+        r"^[-= ]*message text follows\b.*",
+    )
+)
+
+# A header field line of a quoted message.
+_HEADER_LINE = re.compile(r"^[!-9;-~]+:[ \t]|^[!-9;-~]+:$")
+# Lines that start a quoted header block even after text.
+_HEADER_START = re.compile(
+    r"^(?:received|return-path|message-id|from|to|subject|date|x-[\w-]+|mime-version|"
+    r"delivered-to|dkim-signature|authentication-results|reply-to):",
+    re.IGNORECASE,
+)
+# A line that names a failed address first: "<a@b>:", "a@b", '"a@b":', "-- a@b",
+# "* a@b", ">>> a@b <a@b>", "a@b<mailto:a@b>", "a@b: 550 ...".
+_ADDRESS_FIRST = re.compile(
+    r"""^[\s>*\-•·]*(?:RCPT\s+TO:\s*|to:\s*)?["'<(\[]?\s*"""
+    r"""(?P<address>[\w.!#$%&'*+/=?^`{|}~-]+@(?:[\w-]+\.)*[\w-]+|[\w.!#$%&'*+/=?^`{|}~-]+@\[[\d.:a-fA-F]+\])"""
+    r"""\s*["'>)\]]?(?=[\s:;,.<(\[]|$)""",
+    re.IGNORECASE,
+)
+_TAGS = re.compile(r"<(?:script|style)\b.*?</(?:script|style)>|<[^>]*>", re.IGNORECASE | re.DOTALL)
+_BLOCK_TAGS = re.compile(r"<(?:br|/p|/div|/tr|/li|/h\d|p|div|tr|li)\b[^>]*>", re.IGNORECASE)
+_WHITE = re.compile(r"\s+")
+
+_SYSTEM_LOCAL_PARTS = frozenset(
+    {"mailer-daemon", "postmaster", "root", "abuse", "noreply", "no-reply", "mail-daemon", "daemon"}
+)
+_TEMPORARY = re.compile(
+    r"\b(?:temporar(?:y|ily)|will (?:be )?retr(?:y|ied)|still trying|delayed|not yet been delivered|"
+    r"will continue|warning: message)",
+    re.IGNORECASE,
+)
+
+_ARF_TYPE = "message/feedback-report"
+
+
+def _html_to_text(markup: str) -> str:
+    text = _BLOCK_TAGS.sub("\n", markup)
+    return html.unescape(_TAGS.sub("", text))
+
+
+def _text_parts(message: Message) -> list[Message]:
+    """Return the text parts of *message*, not those inside a returned message."""
+    found: list[Message] = []
+    stack = [message]
+    while stack:
+        part = stack.pop(0)
+        content_type = part.get_content_type()
+        if content_type in RETURNED_TYPES or content_type == _ARF_TYPE:
+            continue
+        payload = part.get_payload()
+        if isinstance(payload, list):
+            stack[0:0] = [sub for sub in payload if isinstance(sub, Message)]
+        elif part.get_content_maintype() == "text" and not _is_attachment(part):
+            found.append(part)
+    return found
+
+
+def _is_attachment(part: Message) -> bool:
+    disposition = str(part.get("Content-Disposition", "")).lower()
+    return disposition.startswith("attachment") and part.get_content_subtype() not in ("plain", "html")
+
+
+def _notice_texts(message: Message) -> list[str]:
+    parts = _text_parts(message)
+    plain = [part for part in parts if part.get_content_subtype() != "html"]
+    chosen = plain or parts[:1]
+    texts = []
+    for part in chosen:
+        text = part_text(part).replace("\r\n", "\n").replace("\r", "\n")
+        if part.get_content_subtype() == "html":
+            text = _html_to_text(text)
+        texts.append(text)
+    if plain and not "".join(texts).strip():
+        html_parts = [part for part in parts if part.get_content_subtype() == "html"]
+        if html_parts:
+            texts = [_html_to_text(part_text(html_parts[0]))]
+    return texts
+
+
+def _read_notice(message: Message, headers: Headers) -> _Notice:
+    texts = _notice_texts(message) or [""]
+    first = texts[0]
+    return _Notice(
+        message=message,
+        headers=headers,
+        sender=(headers.get("From") or "").lower(),
+        subject=(headers.get("Subject") or "").lower(),
+        text=first,
+        text_lower=first.lower(),
+        later_texts=texts[1:],
+    )
+
+
+def _unquote(text: str) -> str:
+    """Remove one level of ``>`` quoting when most lines carry it."""
+    lines = text.split("\n")
+    quoted = [line for line in lines if line.startswith(">")]
+    if len(quoted) < max(3, len([line for line in lines if line.strip()]) // 2):
+        return text
+    return "\n".join(line[1:].removeprefix(" ") if line.startswith(">") else line for line in lines)
+
+
+def _split_original(text: str, extra: Sequence[re.Pattern[str]]) -> tuple[str, str | None]:
+    """Split *text* at the marker line before the quoted original message."""
+    lines = text.split("\n")
+    markers = (*extra, *_ORIGINAL_MARKERS)
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped or len(stripped) > 120:
+            continue
+        if any(marker.match(stripped) for marker in markers):
+            return "\n".join(lines[:index]), "\n".join(lines[index + 1 :])
+    return text, None
+
+
+def _quoted_headers(text: str) -> Headers:
+    """Parse the header block at the start of quoted *text*, skipping lead-in lines."""
+    lines = text.split("\n")
+    start = None
+    for index, line in enumerate(lines[:40]):
+        candidate = line.lstrip("> ") if line.startswith(">") else line
+        if _HEADER_START.match(candidate.lstrip()):
+            start = index
+            break
+    if start is None:
+        return Headers()
+    block: list[str] = []
+    for line in lines[start:]:
+        candidate = line[1:].removeprefix(" ") if line.startswith(">") else line
+        if block and candidate[:1] in (" ", "\t") and candidate.strip():
+            block.append(candidate)
+            continue
+        stripped = candidate.lstrip()
+        if not _HEADER_LINE.match(stripped):
+            break
+        block.append(stripped)
+    parsed = email.parser.HeaderParser(policy=email.policy.compat32).parsestr("\n".join(block) + "\n\n")
+    return headers_of(parsed)
+
+
+def _join_wrapped(lines: Iterable[str]) -> str:
+    """Join the lines of one diagnostic into one line of text."""
+    return _WHITE.sub(" ", " ".join(line.strip() for line in lines)).strip()
+
+
+def _find_block(text: str, fmt: NoticeFormat) -> str:
+    lines = text.split("\n")
+    start = 0
+    if fmt.block_start:
+        starts = [re.compile(pattern, re.IGNORECASE) for pattern in fmt.block_start]
+        for index, line in enumerate(lines):
+            if any(pattern.search(line) for pattern in starts):
+                start = index + 1
+                break
+    end = len(lines)
+    if fmt.block_end:
+        ends = [re.compile(pattern, re.IGNORECASE) for pattern in fmt.block_end]
+        for index in range(start, len(lines)):
+            if any(pattern.search(lines[index]) for pattern in ends):
+                end = index
+                break
+    return "\n".join(lines[start:end])
+
+
+@attrs.frozen
+class _Entry:
+    address: str
+    lines: tuple[str, ...]
+
+
+def _address_entries(block: str, fmt: NoticeFormat) -> list[_Entry]:
+    """Split *block* into one entry per line that names an address first."""
+    pattern = re.compile(fmt.address_line, re.IGNORECASE) if fmt.address_line else _ADDRESS_FIRST
+    entries: list[tuple[str, list[str]]] = []
+    for line in block.split("\n"):
+        found = pattern.match(line) if fmt.address_line is None else pattern.search(line)
+        if found is not None and "@" in found["address"]:
+            address = found["address"].strip("<>\"' ")
+            entries.append((address, [line[found.end() :]]))
+        elif entries:
+            entries[-1][1].append(line)
+    merged: dict[str, list[str]] = {}
+    for address, lines in entries:
+        key = address.lower()
+        if key in merged:
+            merged[key].extend(lines)
+        else:
+            merged[key] = [address, *lines]
+    return [_Entry(lines[0], tuple(lines[1:])) for lines in merged.values()]
+
+
+def _own_addresses(notice: _Notice, original: Headers) -> set[str]:
+    own: set[str] = set()
+    for headers, names in (
+        (notice.headers, ("From", "To", "Reply-To", "Sender", "Return-Path", "Delivered-To")),
+        (original, ("From", "Sender", "Return-Path", "Reply-To")),
+    ):
+        for name in names:
+            for value in headers.get_all(name):
+                own.update(address.lower() for address in find_addresses(value))
+    return own
+
+
+def _is_system_address(address: str) -> bool:
+    return address.partition("@")[0].lower() in _SYSTEM_LOCAL_PARTS
+
+
+def _text_addresses(block: str, own: set[str]) -> list[str]:
+    found = []
+    for address in find_addresses(block):
+        if address.lower() in own or _is_system_address(address):
+            continue
+        found.append(address)
+    return found
+
+
+def _returned_to(original: Headers) -> list[str]:
+    for name in ("To", "Envelope-To", "X-Original-To", "Delivered-To", "Cc"):
+        for value in original.get_all(name):
+            found = find_addresses(value)
+            if found:
+                return found
+    return []
+
+
+def _pick_status(texts: Iterable[str]) -> StatusCode | None:
+    """Return the first failure code in *texts*, or a success code when there is no other."""
+    fallback = None
+    for text in texts:
+        for code in find_status_codes(text):
+            if not code.is_success:
+                return code
+            fallback = fallback or code
+    return fallback
+
+
+def _pick_reply_code(texts: Iterable[str]) -> str | None:
+    fallback = None
+    for text in texts:
+        code = find_reply_code(text)
+        if code and code[0] in "45":
+            return code
+        fallback = fallback or code
+    return fallback
+
+
+def _recipient(address: str, diagnostic: str, notice_text: str, temporary: bool) -> Recipient:
+    texts = [diagnostic, notice_text] if diagnostic else [notice_text]
+    status = _pick_status(texts)
+    reply_code = _pick_reply_code([diagnostic]) if diagnostic else None
+    if reply_code is None and status is not None:
+        reply_code = _pick_reply_code([notice_text])
+    if status is None:
+        # NOTE: with no written code the class comes from the reply code, then
+        # from the notice's wording; subject and detail stay 0.
+        reply_code = reply_code or _pick_reply_code([notice_text])
+        if reply_code and reply_code[0] in "45":
+            status = StatusCode(int(reply_code[0]), 0, 0)
+        else:
+            status = StatusCode(4 if temporary else 5, 0, 0)
+    action = Action.DELAYED if status.is_transient and temporary else Action.FAILED
+    if status.is_success:
+        action = Action.DELIVERED
+    return Recipient(
+        address=normalize_address(address),
+        action=action,
+        status=status,
+        reply_code=reply_code,
+        diagnostic=diagnostic or None,
+    )
+
+
+def _failed_recipients(notice: _Notice, fmt: NoticeFormat, notice_text: str, original: Headers) -> list[Recipient]:
+    block = _find_block(notice_text, fmt)
+    temporary = bool(_TEMPORARY.search(notice_text))
+    entries = _address_entries(block, fmt)
+    listed = [
+        address
+        for value in notice.headers.get_all("X-Failed-Recipients")
+        for address in find_addresses(value)
+    ]
+    if listed:
+        by_address = {entry.address.lower(): entry for entry in entries}
+        entries = [by_address.get(address.lower(), _Entry(address, ())) for address in listed]
+    if not entries:
+        own = _own_addresses(notice, original)
+        entries = [_Entry(address, ()) for address in _text_addresses(block, own)]
+    if not entries:
+        entries = [_Entry(address, ()) for address in _returned_to(original)]
+    single = len(entries) == 1
+    recipients = []
+    for entry in entries:
+        diagnostic = _join_wrapped(entry.lines)
+        if single and not diagnostic:
+            diagnostic = _join_wrapped(line for line in block.split("\n") if entry.address not in line)
+        recipients.append(_recipient(entry.address, diagnostic, _join_wrapped([notice_text]), temporary))
+    return recipients
+
+
+def _original_of(notice: _Notice, fmt: NoticeFormat, parts: Sequence[Message]) -> tuple[str, Headers]:
+    """Return the notice text without the quoted original, and the original's headers."""
+    extra = [re.compile(pattern, re.IGNORECASE) for pattern in fmt.original]
+    text = _unquote(notice.text)
+    notice_text, quoted = _split_original(text, extra)
+    returned = next((part for part in parts if part.get_content_type() in RETURNED_TYPES), None)
+    if returned is not None:
+        headers = returned_headers(returned)
+        if headers:
+            return notice_text, headers
+    if quoted is not None:
+        headers = _quoted_headers(quoted)
+        if headers:
+            return notice_text, headers
+    for later in notice.later_texts:
+        headers = _quoted_headers(later)
+        if headers:
+            return notice_text, headers
+    return notice_text, Headers()
+
+
+def _feedback_report(parts: Sequence[Message]) -> Message | None:
+    for part in parts:
+        if part.get_content_type() == _ARF_TYPE:
+            payload = part.get_payload()
+            if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+                return payload[0]
+            text = part_text(part)
+            return email.parser.HeaderParser(policy=email.policy.compat32).parsestr(text.lstrip())
+    return None
+
+
+def _complaint(message: Message, parts: Sequence[Message], base: Bounce) -> Bounce | None:
+    """Read an RFC 5965 feedback report, or a provider's complaint in the same spirit."""
+    headers = base.headers
+    report = _feedback_report(parts)
+    original = base.original_headers
+    if report is None:
+        if "X-Apple-Unsubscribe" in headers:
+            addresses = find_addresses(headers.get("From") or "")
+            feedback_type = "opt-out"
+        elif "complaint about message" in (headers.get("Subject") or "").lower() and original:
+            addresses = find_addresses(original.get("X-HmXmrOriginalRecipient") or "") or _returned_to(original)
+            feedback_type = "abuse"
+        else:
+            return None
+    else:
+        fields = headers_of(report)
+        feedback_type = (fields.get("Feedback-Type") or "other").strip().lower()
+        addresses = [a for value in fields.get_all("Original-Rcpt-To") for a in find_addresses(value)]
+        addresses = addresses or [a for value in fields.get_all("Removal-Recipient") for a in find_addresses(value)]
+        addresses = addresses or _returned_to(original)
+    recipients = tuple(Recipient(address=address) for address in dict.fromkeys(addresses))
+    return attrs.evolve(
+        base,
+        kind=BounceKind.COMPLAINT,
+        format="arf",
+        recipients=recipients,
+        feedback_type=feedback_type,
+    )
+
+
+# RFC 3834 section 5 and the fields vacation programs set instead.
+_AUTO_REPLY_FIELDS = ("X-Autoreply", "X-Autorespond", "X-Autoresponder", "X-Vacation", "X-AutoReply-From")
+_AUTO_REPLY_SUBJECTS = (
+    "auto:",
+    "automatic reply",
+    "autoreply",
+    "auto-reply",
+    "auto reply",
+    "out of office",
+    "out of the office",
+    "vacation",
+    "abwesenheitsnotiz",
+    "automatische antwort",
+    "réponse automatique",
+    "reponse automatique",
+    "absence",
+    "respuesta automática",
+    "respuesta automatica",
+    "fuera de la oficina",
+    "risposta automatica",
+    "fuori sede",
+    "automatisch antwoord",
+    "afwezig",
+    "autosvar",
+    "automaattinen vastaus",
+    "resposta automática",
+    "automatyczna odpowiedź",
+    "自動応答",
+    "自動返信",
+    "不在",
+    "自动回复",
+)
+
+
+def _is_auto_reply(headers: Headers) -> bool:
+    auto = (headers.get("Auto-Submitted") or "").strip().lower()
+    if auto.startswith("auto-replied"):
+        return True
+    if any(name in headers for name in _AUTO_REPLY_FIELDS):
+        return True
+    precedence = (headers.get("Precedence") or "").strip().lower()
+    if precedence == "auto_reply":
+        return True
+    subject = (headers.get("Subject") or "").lower()
+    return any(marker in subject for marker in _AUTO_REPLY_SUBJECTS)
+
+
+# Evidence that a message is a failure notice whatever its layout: the sender
+# is a mail system, or the subject says delivery failed.
+_BOUNCE_SENDERS = ("mailer-daemon", "postmaster", "mail delivery", "mail.delivery", "mdaemon", "mail-daemon")
+_BOUNCE_SUBJECTS = (
+    "undeliver",
+    "undelivered",
+    "delivery fail",
+    "delivery status notification",
+    "delivery notification",
+    "returned mail",
+    "mail delivery failed",
+    "failure notice",
+    "delivery failure",
+    "could not be delivered",
+    "non-delivery",
+    "non remis",
+    "nicht zustellbar",
+    "unzustellbar",
+    "message not delivered",
+    "mail system error",
+    "returning message to sender",
+    "delivery problem",
+    "mail failure",
+    "undeliverable",
+)
+
+
+def _has_bounce_evidence(notice: _Notice) -> bool:
+    if "X-Failed-Recipients" in notice.headers:
+        return True
+    if any(marker in notice.sender for marker in _BOUNCE_SENDERS):
+        return True
+    return any(marker in notice.subject for marker in _BOUNCE_SUBJECTS)
+
+
+def _recognise(notice: _Notice) -> NoticeFormat | None:
+    for fmt in FORMATS:
+        if _matches(fmt, notice):
+            return fmt
+    return GENERIC if _has_bounce_evidence(notice) else None
+
+
+def _auto_reply(base: Bounce, message: Message) -> Bounce:
+    original_id = base.original_message_id
+    if original_id is None:
+        original_id = normalize_message_id(base.headers.get("In-Reply-To"))
+    return attrs.evolve(base, kind=BounceKind.AUTO_REPLY, format="rfc3834", original_message_id=original_id)
+
+
+def _non_standard(message: Message, parts: Sequence[Message], base: Bounce) -> Bounce:
+    notice = _read_notice(message, base.headers)
+    fmt = _recognise(notice)
+    if fmt is None:
+        if _is_auto_reply(base.headers):
+            return _auto_reply(base, message)
+        return base
+    notice_text, original = _original_of(notice, fmt, parts)
+    if base.original_headers:
+        original = base.original_headers
+    recipients = _failed_recipients(notice, fmt, notice_text, original)
+    if not recipients:
+        if _is_auto_reply(base.headers):
+            return _auto_reply(base, message)
+        return attrs.evolve(base, original_headers=original, original_message_id=normalize_message_id(original.get("Message-ID")))
+    return attrs.evolve(
+        base,
+        kind=BounceKind.NON_STANDARD,
+        format=fmt.name,
+        recipients=tuple(recipients),
+        original_headers=original,
+        original_message_id=normalize_message_id(original.get("Message-ID")),
+    )
+
+
+def _dsn_without_recipients(message: Message, parts: Sequence[Message], base: Bounce) -> Bounce:
+    """Take the recipients of a DSN with an empty recipient block from its text or returned message."""
+    notice = _read_notice(message, base.headers)
+    fmt = next((f for f in FORMATS if _matches(f, notice)), GENERIC)
+    notice_text, original = _original_of(notice, fmt, parts)
+    if base.original_headers:
+        original = base.original_headers
+    recipients = _failed_recipients(notice, fmt, notice_text, original)
+    if not recipients:
+        return base
+    defects = tuple(d for d in base.defects if d.code != "no-recipients")
+    defects += (Defect("recipients-from-text", "the DSN names no recipient; it was read from the notice text"),)
+    return attrs.evolve(base, recipients=tuple(recipients), defects=defects)
+
+
+def dsn_format_name(headers: Headers, status: DeliveryStatus | None) -> str:
+    """Name the MTA that wrote a DSN when its fields show it, else ``"rfc3464"``."""
+    names = [name.lower() for name, _ in headers]
+    if status is not None:
+        names += [name.lower() for name, _ in status.message.extensions]
+        for group in status.recipients:
+            names += [name.lower() for name, _ in group.extensions]
+        reporting = status.message.reporting_mta.value.lower() if status.message.reporting_mta else ""
+    else:
+        reporting = ""
+    sender = (headers.get("From") or "").lower()
+    for writer in DSN_WRITERS:
+        if any(name.startswith(prefix) for prefix in writer.field_prefixes for name in names):
+            return writer.name
+        if any(marker in sender or marker in reporting for marker in writer.markers):
+            return writer.name
+    return "rfc3464"
+
+
+def complete_bounce(message: Message, parts: Sequence[Message], base: Bounce) -> Bounce:
+    """
+    Finish what the RFC 3464 parser returned.
+
+    A message with an ARF part becomes a complaint; one with no DSN part is
+    read as a mail server's own notice or an auto-reply; a DSN that names no
+    recipient gets them from its text or returned message; a DSN is named
+    after the MTA that wrote it.
+    """
+    complaint = _complaint(message, parts, base)
+    if complaint is not None:
+        return complaint
+    if base.delivery_status is None:
+        return _non_standard(message, parts, base)
+    if not base.recipients:
+        base = _dsn_without_recipients(message, parts, base)
+    if not base.original_headers:
+        notice = _read_notice(message, base.headers)
+        _, original = _original_of(notice, GENERIC, parts)
+        if original:
+            base = attrs.evolve(
+                base, original_headers=original, original_message_id=normalize_message_id(original.get("Message-ID"))
+            )
+    return attrs.evolve(base, format=dsn_format_name(base.headers, base.delivery_status))
