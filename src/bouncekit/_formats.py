@@ -89,7 +89,8 @@ _ORIGINAL_MARKERS = tuple(
 )
 
 # A header field line of a quoted message.
-_HEADER_LINE = re.compile(r"^[!-9;-~]+:[ \t]|^[!-9;-~]+:$")
+_HEADER_LINE = re.compile(r"^[!-9;-~]+:")
+_QUOTED_MESSAGE_ID = re.compile(r"^[> \t]*Message-ID:[ \t]*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE)
 # Lines that start a quoted header block even after text.
 _HEADER_START = re.compile(
     r"^(?:received|return-path|message-id|from|to|subject|date|x-[\w-]+|mime-version|"
@@ -188,7 +189,12 @@ def _unquote(text: str) -> str:
 
 
 def _split_original(text: str, extra: Sequence[re.Pattern[str]]) -> tuple[str, str | None]:
-    """Split *text* at the marker line before the quoted original message."""
+    """
+    Split *text* at the marker line before the quoted original message.
+
+    With no marker line, a run of header fields (``Received:``, ``From:`` and
+    the like, three lines at least) starts the quoted original.
+    """
     lines = text.split("\n")
     markers = (*extra, *_ORIGINAL_MARKERS)
     for index, line in enumerate(lines):
@@ -197,32 +203,45 @@ def _split_original(text: str, extra: Sequence[re.Pattern[str]]) -> tuple[str, s
             continue
         if any(marker.match(stripped) for marker in markers):
             return "\n".join(lines[:index]), "\n".join(lines[index + 1 :])
+    for index, line in enumerate(lines):
+        if _HEADER_START.match(line) and _is_header_run(lines[index + 1 : index + 4]):
+            return "\n".join(lines[:index]), "\n".join(lines[index:])
     return text, None
 
 
+def _is_header_run(lines: Sequence[str]) -> bool:
+    return len(lines) == 3 and all(_HEADER_LINE.match(line) or line[:1] in (" ", "\t") for line in lines)
+
+
 def _quoted_headers(text: str) -> Headers:
-    """Parse the header block at the start of quoted *text*, skipping lead-in lines."""
-    lines = text.split("\n")
-    start = None
-    for index, line in enumerate(lines[:40]):
-        candidate = line.lstrip("> ") if line.startswith(">") else line
-        if _HEADER_START.match(candidate.lstrip()):
-            start = index
-            break
+    """
+    Parse the header block at the start of quoted *text*, skipping lead-in lines.
+
+    Quoted copies are often damaged: folded lines lose their indentation and
+    the space after the colon goes missing. A line that is not a field is
+    taken as the continuation of the field before it; a blank line ends the
+    block. The ``Message-ID`` is looked for in the whole quoted text when the
+    block has none, since it is what a sender needs most.
+    """
+    lines = [line[1:].removeprefix(" ") if line.startswith(">") else line for line in text.split("\n")]
+    start = next((i for i, line in enumerate(lines[:60]) if _HEADER_START.match(line.lstrip())), None)
     if start is None:
         return Headers()
     block: list[str] = []
     for line in lines[start:]:
-        candidate = line[1:].removeprefix(" ") if line.startswith(">") else line
-        if block and candidate[:1] in (" ", "\t") and candidate.strip():
-            block.append(candidate)
-            continue
-        stripped = candidate.lstrip()
-        if not _HEADER_LINE.match(stripped):
+        if not line.strip():
             break
-        block.append(stripped)
+        if _HEADER_LINE.match(line):
+            block.append(line)
+        elif block:
+            block.append(" " + line.strip())
     parsed = email.parser.HeaderParser(policy=email.policy.compat32).parsestr("\n".join(block) + "\n\n")
-    return headers_of(parsed)
+    headers = headers_of(parsed)
+    if "Message-ID" not in headers:
+        found = _QUOTED_MESSAGE_ID.search(text)
+        if found:
+            headers = Headers((*headers.fields, ("Message-ID", found[1])))
+    return headers
 
 
 def _join_wrapped(lines: Iterable[str]) -> str:
@@ -390,19 +409,20 @@ def _original_of(notice: _Notice, fmt: NoticeFormat, parts: Sequence[Message]) -
     text = _unquote(notice.text)
     notice_text, quoted = _split_original(text, extra)
     returned = next((part for part in parts if part.get_content_type() in RETURNED_TYPES), None)
+    candidates: list[Headers] = []
     if returned is not None:
-        headers = returned_headers(returned)
-        if headers:
-            return notice_text, headers
+        candidates.append(returned_headers(returned))
+        inner = returned.get_payload()
+        inner = inner[0] if isinstance(inner, list) and inner else inner
+        if isinstance(inner, Message) and not inner.is_multipart() and "Message-ID" not in candidates[0]:
+            candidates.append(_quoted_headers(part_text(inner)))
     if quoted is not None:
-        headers = _quoted_headers(quoted)
-        if headers:
+        candidates.append(_quoted_headers(quoted))
+    candidates.extend(_quoted_headers(later) for later in notice.later_texts)
+    for headers in candidates:
+        if "Message-ID" in headers:
             return notice_text, headers
-    for later in notice.later_texts:
-        headers = _quoted_headers(later)
-        if headers:
-            return notice_text, headers
-    return notice_text, Headers()
+    return notice_text, next((headers for headers in candidates if headers), Headers())
 
 
 def _feedback_report(parts: Sequence[Message]) -> Message | None:
