@@ -126,6 +126,12 @@ FORMATS: tuple[NoticeFormat, ...] = (
         original=(r"^original message headers:?",),
     ),
     NoticeFormat(
+        name="kddi",
+        senders=("dion.ne.jp", "ezweb.ne.jp", "au.com"),
+        body=("could not be delivered to:",),
+        block_start=(r"could not be delivered to:",),
+    ),
+    NoticeFormat(
         name="domino",
         body=("was not delivered to:",),
         block_start=(r"was not delivered to:",),

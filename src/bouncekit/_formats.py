@@ -114,7 +114,7 @@ _SYSTEM_LOCAL_PARTS = frozenset(
 )
 _TEMPORARY = re.compile(
     r"\b(?:temporar(?:y|ily)|will (?:be )?retr(?:y|ied)|still trying|delayed|not yet been delivered|"
-    r"will continue|warning: message)",
+    r"will continue|warning: message|retry timeout exceeded|retry time not reached|host not reachable)",
     re.IGNORECASE,
 )
 
@@ -139,6 +139,11 @@ def _text_parts(message: Message) -> list[Message]:
         if isinstance(payload, list):
             stack[0:0] = [sub for sub in payload if isinstance(sub, Message)]
         elif part.get_content_maintype() == "text" and not _is_attachment(part):
+            found.append(part)
+        elif part.is_multipart() or part.get_content_maintype() == "multipart":
+            # A multipart part whose boundary was lost (a folded header line
+            # without indentation, or a boundary that does not match): its raw
+            # body is the only text there is.
             found.append(part)
     return found
 
@@ -255,8 +260,11 @@ def _find_block(text: str, fmt: NoticeFormat) -> str:
     if fmt.block_start:
         starts = [re.compile(pattern, re.IGNORECASE) for pattern in fmt.block_start]
         for index, line in enumerate(lines):
-            if any(pattern.search(line) for pattern in starts):
-                start = index + 1
+            found = next((m for m in (pattern.search(line) for pattern in starts) if m), None)
+            if found is not None:
+                # Keep what follows the marker on its line: "did not reach: a@b".
+                lines[index] = line[found.end() :]
+                start = index
                 break
     end = len(lines)
     if fmt.block_end:
@@ -602,6 +610,14 @@ def _dsn_without_recipients(message: Message, parts: Sequence[Message], base: Bo
     return attrs.evolve(base, recipients=tuple(recipients), defects=defects)
 
 
+def _with_class(recipient: Recipient) -> Recipient:
+    """Give a recipient with no status code the class of its reply code, as ``X.0.0``."""
+    code = recipient.reply_code
+    if recipient.status is not None or not code or code[0] not in "45":
+        return recipient
+    return attrs.evolve(recipient, status=StatusCode(int(code[0]), 0, 0))
+
+
 def dsn_format_name(headers: Headers, status: DeliveryStatus | None) -> str:
     """Name the MTA that wrote a DSN when its fields show it, else ``"rfc3464"``."""
     names = [name.lower() for name, _ in headers]
@@ -637,6 +653,8 @@ def complete_bounce(message: Message, parts: Sequence[Message], base: Bounce) ->
         return _non_standard(message, parts, base)
     if not base.recipients:
         base = _dsn_without_recipients(message, parts, base)
+    if any(recipient.status is None for recipient in base.recipients):
+        base = attrs.evolve(base, recipients=tuple(_with_class(recipient) for recipient in base.recipients))
     if not base.original_headers:
         notice = _read_notice(message, base.headers)
         _, original = _original_of(notice, GENERIC, parts)
