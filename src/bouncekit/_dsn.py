@@ -39,7 +39,9 @@ from bouncekit._text import find_reply_code, part_text, repair_text, strip_comme
 
 __all__ = [
     "DSN_TYPES",
+    "most_specific_status",
     "parse_delivery_status",
+    "parse_delivery_status_text",
     "recipient_from_fields",
     "split_groups",
 ]
@@ -208,6 +210,32 @@ _MESSAGE_FIELD_NAMES = frozenset(
 )
 
 
+def _resplit(groups: list[Group]) -> list[Group]:
+    """
+    Split groups that a missing blank line joined.
+
+    Some servers write the per-message group and the recipient groups with no
+    blank line between them. A recipient group starts at ``Original-Recipient``
+    or ``Final-Recipient`` when the current group already has that field or
+    has a per-message field.
+    """
+    result: list[Group] = []
+    for group in groups:
+        current: Group = []
+        seen: set[str] = set()
+        for name, value in group:
+            key = name.lower()
+            starts_recipient = key in ("final-recipient", "original-recipient")
+            if current and starts_recipient and (key in seen or seen & _MESSAGE_FIELD_NAMES):
+                result.append(current)
+                current, seen = [], set()
+            current.append((name, value))
+            seen.add(key)
+        if current:
+            result.append(current)
+    return result
+
+
 def _is_recipient_group(group: Group) -> bool:
     return any(name.lower() in _RECIPIENT_FIELD_NAMES for name, _ in group)
 
@@ -226,7 +254,20 @@ def parse_delivery_status(part: Message) -> tuple[DeliveryStatus, list[Defect]]:
     per-message group is taken as missing rather than the recipient lost.
     """
     groups, defects = _groups_of_part(part)
-    groups = [[(name, repair_text(value)) for name, value in group] for group in groups]
+    is_global = part.get_content_type() == "message/global-delivery-status"
+    return _delivery_status_of_groups(groups, defects, is_global=is_global)
+
+
+def parse_delivery_status_text(text: str, *, is_global: bool = False) -> tuple[DeliveryStatus, list[Defect]]:
+    """Parse the text of a delivery-status part, such as one cut out of a broken MIME message."""
+    groups, defects = split_groups(text)
+    return _delivery_status_of_groups(groups, defects, is_global=is_global)
+
+
+def _delivery_status_of_groups(
+    groups: list[Group], defects: list[Defect], *, is_global: bool
+) -> tuple[DeliveryStatus, list[Defect]]:
+    groups = _resplit([[(name, repair_text(value)) for name, value in group] for group in groups])
     message = MessageFields()
     if groups and (_is_message_group(groups[0]) or not _is_recipient_group(groups[0])):
         message = _parse_message_fields(groups.pop(0), defects)
@@ -240,7 +281,6 @@ def parse_delivery_status(part: Message) -> tuple[DeliveryStatus, list[Defect]]:
             )
             continue
         recipients.append(_parse_recipient_fields(group, defects))
-    is_global = part.get_content_type() == "message/global-delivery-status"
     return DeliveryStatus(message, tuple(recipients), global_=is_global), defects
 
 
@@ -255,7 +295,7 @@ def most_specific_status(written: StatusCode | None, texts: Iterable[str]) -> St
     if written is not None and not written.is_generic:
         return written
     for text in texts:
-        for code in find_status_codes(text):
+        for code in find_status_codes(text, prefer_replies=True):
             if written is None:
                 return code
             if code.class_ == written.class_ and not code.is_generic:
@@ -289,14 +329,47 @@ def recipient_from_fields(fields: RecipientFields, defects: list[Defect]) -> Rec
     )
 
 
-def with_status_fallback(recipient: Recipient, texts: Iterable[str]) -> Recipient:
-    """Fill a missing status or reply code of *recipient* from other *texts* of the notice."""
-    texts = list(texts)
-    status = recipient.status or most_specific_status(None, texts)
-    reply_code = recipient.reply_code
-    if reply_code is None:
-        for text in texts:
-            reply_code = find_reply_code(text)
-            if reply_code:
+def _notice_lines_about(address: str, notice: str) -> str | None:
+    """Return the notice's line about *address*, with its indented continuation, if it has codes."""
+    wanted = address.lower()
+    lines = notice.splitlines()
+    for index, line in enumerate(lines):
+        if wanted not in line.lower():
+            continue
+        block = [line.strip()]
+        for following in lines[index + 1 : index + 4]:
+            if not following.strip() or following[0] not in " \t":
                 break
-    return attrs.evolve(recipient, status=status, reply_code=reply_code)
+            block.append(following.strip())
+        joined = " ".join(block)
+        if find_status_codes(joined) or find_reply_code(joined):
+            return joined
+    return None
+
+
+def with_notice_text(recipient: Recipient, notice: str) -> Recipient:
+    """
+    Fill what a DSN group left out from the human-readable part of the notice.
+
+    Some servers write only ``Status: 5.0.0`` in the DSN group and give the
+    remote server's reply in the text part, on the line that names the
+    recipient. A missing or generic status, a missing reply code and a missing
+    diagnostic are taken from that line.
+    """
+    complete = (
+        recipient.status is not None
+        and not recipient.status.is_generic
+        and recipient.reply_code is not None
+        and recipient.diagnostic is not None
+    )
+    if complete or not notice:
+        return recipient
+    line = _notice_lines_about(recipient.address, notice)
+    if line is None:
+        return recipient
+    return attrs.evolve(
+        recipient,
+        status=most_specific_status(recipient.status, [line]),
+        reply_code=recipient.reply_code or find_reply_code(line),
+        diagnostic=recipient.diagnostic or line,
+    )
