@@ -303,13 +303,20 @@ def most_specific_status(written: StatusCode | None, texts: Iterable[str]) -> St
     return written
 
 
+def _is_complete_address(value: str) -> bool:
+    local, at, domain = value.rpartition("@")
+    return bool(at and local and domain) and not value.startswith("@")
+
+
 def recipient_from_fields(fields: RecipientFields, defects: list[Defect]) -> Recipient | None:
     """Build the :class:`Recipient` of one DSN group, or ``None`` when it names no address."""
-    address = ""
-    for typed in (fields.final_recipient, fields.original_recipient):
-        if typed is not None and typed.value:
-            address = typed.value
-            break
+    candidates = [
+        typed.value for typed in (fields.final_recipient, fields.original_recipient) if typed is not None and typed.value
+    ]
+    # A Final-Recipient with a source route ("@relay:user@host") or no local
+    # part is a relay's rewrite; the Original-Recipient is then the address.
+    complete = [value for value in candidates if _is_complete_address(value)]
+    address = (complete or candidates or [""])[0]
     if not address:
         defects.append(Defect("missing-final-recipient", "a DSN group names no recipient address"))
         return None
@@ -318,6 +325,9 @@ def recipient_from_fields(fields: RecipientFields, defects: list[Defect]) -> Rec
     diagnostic = fields.diagnostic_code.value if fields.diagnostic_code else None
     status = most_specific_status(fields.status, [diagnostic] if diagnostic else [])
     reply_code = find_reply_code(diagnostic) if diagnostic else None
+    if status is None and reply_code is not None:
+        # RFC 3463 section 3: X.0.0 is the code for a failure of which only the class is known.
+        status = StatusCode(int(reply_code[0]), 0, 0)
     return Recipient(
         address=address,
         action=fields.action,
