@@ -185,9 +185,15 @@ def _recipient_readers(defects: list[Defect]) -> dict[str, tuple[str, Callable[[
         "status": ("status", lambda raw: _status_value(raw, defects)),
         "remote-mta": ("remote_mta", _host_value),
         "diagnostic-code": ("diagnostic_code", _typed_value),
-        "last-attempt-date": ("last_attempt_date", lambda raw: _date_value(raw, "Last-Attempt-Date", defects)),
+        "last-attempt-date": (
+            "last_attempt_date",
+            lambda raw: _date_value(raw, "Last-Attempt-Date", defects),
+        ),
         "final-log-id": ("final_log_id", unfold),
-        "will-retry-until": ("will_retry_until", lambda raw: _date_value(raw, "Will-Retry-Until", defects)),
+        "will-retry-until": (
+            "will_retry_until",
+            lambda raw: _date_value(raw, "Will-Retry-Until", defects),
+        ),
     }
 
 
@@ -258,7 +264,9 @@ def parse_delivery_status(part: Message) -> tuple[DeliveryStatus, list[Defect]]:
     return _delivery_status_of_groups(groups, defects, is_global=is_global)
 
 
-def parse_delivery_status_text(text: str, *, is_global: bool = False) -> tuple[DeliveryStatus, list[Defect]]:
+def parse_delivery_status_text(
+    text: str, *, is_global: bool = False
+) -> tuple[DeliveryStatus, list[Defect]]:
     """Parse the text of a delivery-status part, such as one cut out of a broken MIME message."""
     groups, defects = split_groups(text)
     return _delivery_status_of_groups(groups, defects, is_global=is_global)
@@ -277,7 +285,10 @@ def _delivery_status_of_groups(
     for group in groups:
         if not _is_recipient_group(group):
             defects.append(
-                Defect("invalid-recipient-group", f"a DSN group has no recipient field: {group[0][0]!r}")
+                Defect(
+                    "invalid-recipient-group",
+                    f"a DSN group has no recipient field: {group[0][0]!r}",
+                )
             )
             continue
         recipients.append(_parse_recipient_fields(group, defects))
@@ -311,7 +322,9 @@ def _is_complete_address(value: str) -> bool:
 def recipient_from_fields(fields: RecipientFields, defects: list[Defect]) -> Recipient | None:
     """Build the :class:`Recipient` of one DSN group, or ``None`` when it names no address."""
     candidates = [
-        typed.value for typed in (fields.final_recipient, fields.original_recipient) if typed is not None and typed.value
+        typed.value
+        for typed in (fields.final_recipient, fields.original_recipient)
+        if typed is not None and typed.value
     ]
     # A Final-Recipient with a source route ("@relay:user@host") or no local
     # part is a relay's rewrite; the Original-Recipient is then the address.

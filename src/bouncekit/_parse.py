@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from email.message import Message
 
-import attrs
-
 from bouncekit._dsn import (
     DSN_TYPES,
     parse_delivery_status,
@@ -33,9 +31,12 @@ _MAX_NESTING = 3
 
 # Salvaging a report from a message whose MIME structure is broken: a part
 # header naming the type, then the part's body up to the next boundary line.
-_SALVAGE_DSN = re.compile(r"^[ \t]*content-type:[ \t]*message/(global-)?delivery-status\b[^\n]*\n", re.I | re.M)
+_SALVAGE_DSN = re.compile(
+    r"^[ \t]*content-type:[ \t]*message/(global-)?delivery-status\b[^\n]*\n", re.I | re.M
+)
 _SALVAGE_RETURNED = re.compile(
-    r"^[ \t]*content-type:[ \t]*(?:message/rfc822|message/global|text/rfc822-headers|message/global-headers)\b[^\n]*\n",
+    r"^[ \t]*content-type:[ \t]*"
+    r"(?:message/rfc822|message/global|text/rfc822-headers|message/global-headers)\b[^\n]*\n",
     re.I | re.M,
 )
 _PART_HEADER_END = re.compile(r"\n[ \t]*\n")
@@ -63,8 +64,10 @@ def parse(message: bytes | str | Message) -> Bounce:
         raise TypeError(msg)
     try:
         return _parse(read_message(message))
-    except Exception as exc:  # noqa: BLE001 - the contract is a result with a defect, never a raise
-        defect = Defect("parser-error", f"the message could not be parsed: {type(exc).__name__}: {exc}")
+    except Exception as exc:
+        defect = Defect(
+            "parser-error", f"the message could not be parsed: {type(exc).__name__}: {exc}"
+        )
         return Bounce(kind=BounceKind.NOT_BOUNCE, defects=(defect,))
 
 
@@ -123,7 +126,7 @@ def _notice_text(parts: list[Message], before: Message | None) -> str:
 
 
 def _part_body(text: str, header: re.Match[str]) -> str:
-    """Return the body of the part whose Content-Type line *header* matched, up to the next boundary."""
+    """Return the body of the part whose Content-Type line *header* matched, up to a boundary."""
     rest = text[header.end() :]
     end_of_header = _PART_HEADER_END.search("\n" + rest)
     body = rest[max(end_of_header.end() - 1, 0) :] if end_of_header else rest
@@ -145,7 +148,9 @@ def _salvage(message: Message) -> tuple[DeliveryStatus, Headers, str, list[Defec
         return None
     body = _part_body(text, found)
     delivery_status, defects = parse_delivery_status_text(body, is_global=bool(found[1]))
-    defects.insert(0, Defect("salvaged-dsn", "the delivery-status part was found outside the MIME structure"))
+    defects.insert(
+        0, Defect("salvaged-dsn", "the delivery-status part was found outside the MIME structure")
+    )
     returned = _SALVAGE_RETURNED.search(text, found.end())
     headers = Headers()
     if returned is not None:
