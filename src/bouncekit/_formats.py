@@ -37,7 +37,16 @@ import attrs
 from bouncekit._format_table import DSN_WRITERS, FORMATS, GENERIC, NoticeFormat
 from bouncekit._address import find_addresses, normalize_address
 from bouncekit._message import RETURNED_TYPES, headers_of, normalize_message_id, returned_headers
-from bouncekit._model import Action, Bounce, BounceKind, Defect, DeliveryStatus, Headers, Recipient
+from bouncekit._model import (
+    Action,
+    Bounce,
+    BounceKind,
+    Defect,
+    DeliveryStatus,
+    Headers,
+    Recipient,
+    RecipientFields,
+)
 from bouncekit._status import StatusCode, find_status_codes
 from bouncekit._text import find_reply_code, part_text, repair_text, unfold
 
@@ -605,9 +614,26 @@ def _dsn_without_recipients(message: Message, parts: Sequence[Message], base: Bo
     recipients = _failed_recipients(notice, fmt, notice_text, original)
     if not recipients:
         return base
+    groups = base.delivery_status.recipients if base.delivery_status else ()
+    if len(groups) == len(recipients):
+        # The groups lost only their address: keep what they do say.
+        recipients = [_from_group(recipient, group) for recipient, group in zip(recipients, groups, strict=True)]
     defects = tuple(d for d in base.defects if d.code != "no-recipients")
     defects += (Defect("recipients-from-text", "the DSN names no recipient; it was read from the notice text"),)
     return attrs.evolve(base, recipients=tuple(recipients), defects=defects)
+
+
+def _from_group(recipient: Recipient, group: RecipientFields) -> Recipient:
+    diagnostic = group.diagnostic_code.value if group.diagnostic_code else recipient.diagnostic
+    return attrs.evolve(
+        recipient,
+        action=group.action or recipient.action,
+        status=group.status or recipient.status,
+        reply_code=(find_reply_code(diagnostic) if diagnostic else None) or recipient.reply_code,
+        diagnostic=diagnostic,
+        remote_mta=group.remote_mta.value if group.remote_mta else None,
+        dsn=group,
+    )
 
 
 def _with_class(recipient: Recipient) -> Recipient:
