@@ -37,6 +37,8 @@ class NoticeFormat:
         address_line: A regular expression with an ``address`` group, searched
             in each line of the block, for layouts where the failed address is
             not the first thing on its line.
+        layout: ``"text"`` for a notice written for people; ``"ses-json"`` for
+            Amazon SES's JSON notifications, which have a reader of their own.
     """
 
     name: str
@@ -48,6 +50,7 @@ class NoticeFormat:
     block_end: tuple[str, ...] = ()
     original: tuple[str, ...] = ()
     address_line: str | None = None
+    layout: str = "text"
 
 
 @attrs.frozen
@@ -73,6 +76,11 @@ _EXIM_START = (r"following address(?:\(es\))? failed:?", r"^\s*failed:?$")
 _EXIM_END = (r"^-{3,}", r"^\s*-- ")
 
 FORMATS: tuple[NoticeFormat, ...] = (
+    NoticeFormat(
+        name="amazonses",
+        body=('"notificationtype"', '\\"notificationtype\\"'),
+        layout="ses-json",
+    ),
     NoticeFormat(
         name="qmail",
         body=("this is the qmail-send program", "qmail-send", "i'm afraid i wasn't able to deliver"),
@@ -130,6 +138,25 @@ FORMATS: tuple[NoticeFormat, ...] = (
         senders=("dion.ne.jp", "ezweb.ne.jp", "au.com"),
         body=("could not be delivered to:",),
         block_start=(r"could not be delivered to:",),
+    ),
+    NoticeFormat(
+        name="verizon",
+        senders=("vtext.com", "vzwpix.com"),
+        body=("message details:", "message could not be delivered to mobile"),
+        address_line=r"^\s*(?:rcpt to|to):\s*<?(?P<address>[^\s<>]+@[^\s<>]+)",
+        block_start=(r"message details:", r"^original message:"),
+    ),
+    NoticeFormat(
+        name="apachejames",
+        body=("message details:",),
+        address_line=r"^\s*rcpt to:\s*<?(?P<address>[^\s<>]+@[^\s<>]+)",
+        block_start=(r"message details:",),
+    ),
+    NoticeFormat(
+        name="fml",
+        subjects=(" ml)",),
+        address_line=r"<(?P<address>[^\s<>@]+@[^\s<>]+)>",
+        block_end=(r"^\s*original mail as follows",),
     ),
     NoticeFormat(
         name="domino",

@@ -28,6 +28,7 @@ from __future__ import annotations
 import email.parser
 import email.policy
 import html
+import json
 import re
 from collections.abc import Iterable, Sequence
 from email.message import Message
@@ -109,7 +110,7 @@ _HEADER_START = re.compile(
 # A line that names a failed address first: "<a@b>:", "a@b", '"a@b":', "-- a@b",
 # "* a@b", ">>> a@b <a@b>", "a@b<mailto:a@b>", "a@b: 550 ...".
 _ADDRESS_FIRST = re.compile(
-    r"""^[\s>*\-•·]*(?:RCPT\s+TO:\s*|to:\s*)?["'<(\[]?\s*"""
+    r"""^[\s>*\-•·]*(?:RCPT\s+TO:\s*|recipient(?:\s+address)?:\s*)?["'<(\[]?\s*"""
     r"""(?P<address>[\w.!#$%&'*+/=?^`{|}~-]+@(?:[\w-]+\.)*[\w-]+|[\w.!#$%&'*+/=?^`{|}~-]+@\[[\d.:a-fA-F]+\])"""
     r"""\s*["'>)\]]?(?=[\s:;,.<(\[]|$)""",
     re.IGNORECASE,
@@ -402,9 +403,8 @@ def _failed_recipients(notice: _Notice, fmt: NoticeFormat, notice_text: str, ori
         for value in notice.headers.get_all("X-Failed-Recipients")
         for address in find_addresses(value)
     ]
-    if listed:
-        by_address = {entry.address.lower(): entry for entry in entries}
-        entries = [by_address.get(address.lower(), _Entry(address, ())) for address in listed]
+    if listed and not entries:
+        entries = [_Entry(address, ()) for address in listed]
     if not entries:
         own = _own_addresses(notice, original)
         entries = [_Entry(address, ()) for address in _text_addresses(block, own)]
@@ -586,6 +586,8 @@ def _non_standard(message: Message, parts: Sequence[Message], base: Bounce) -> B
         if _is_auto_reply(base.headers):
             return _auto_reply(base, message)
         return base
+    if fmt.layout == "ses-json":
+        return _amazon_ses(notice, base) or base
     notice_text, original = _original_of(notice, fmt, parts)
     if base.original_headers:
         original = base.original_headers
@@ -601,6 +603,78 @@ def _non_standard(message: Message, parts: Sequence[Message], base: Bounce) -> B
         recipients=tuple(recipients),
         original_headers=original,
         original_message_id=normalize_message_id(original.get("Message-ID")),
+    )
+
+
+_SNS_WRAP = re.compile(r"!\n ")
+
+
+def _amazon_ses(notice: _Notice, base: Bounce) -> Bounce | None:
+    """
+    Read an Amazon SES notification sent as JSON, directly or inside an SNS message.
+
+    SNS wraps long lines with ``!`` and a newline plus space; those are undone
+    before decoding.
+    """
+    text = _SNS_WRAP.sub("", notice.text)
+    start = text.find("{")
+    try:
+        outer, _ = json.JSONDecoder(strict=False).raw_decode(text[start:])
+        data = json.loads(outer["Message"], strict=False) if "Message" in outer else outer
+        kind = str(data.get("notificationType") or data.get("eventType") or "").lower()
+        mail = data.get("mail") or {}
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+    if not isinstance(data, dict) or not isinstance(mail, dict):
+        return None
+    message_id = normalize_message_id(str(mail.get("messageId") or "")) if mail.get("messageId") else None
+    original = Headers(tuple((str(h.get("name")), str(h.get("value"))) for h in mail.get("headers") or ()))
+    recipients: list[Recipient] = []
+    feedback_type = None
+    bounce_kind = BounceKind.NON_STANDARD
+    if kind == "bounce":
+        for item in (data.get("bounce") or {}).get("bouncedRecipients") or ():
+            diagnostic = str(item.get("diagnosticCode") or "") or None
+            status = StatusCode.try_parse(str(item.get("status") or ""))
+            recipients.append(
+                _with_class(
+                    Recipient(
+                        address=str(item.get("emailAddress") or ""),
+                        action=Action.FAILED,
+                        status=status or (_pick_status([diagnostic]) if diagnostic else None),
+                        reply_code=find_reply_code(diagnostic) if diagnostic else None,
+                        diagnostic=diagnostic,
+                    )
+                )
+            )
+    elif kind == "complaint":
+        complaint = data.get("complaint") or {}
+        bounce_kind = BounceKind.COMPLAINT
+        feedback_type = str(complaint.get("complaintFeedbackType") or "abuse")
+        recipients = [Recipient(address=str(item.get("emailAddress") or "")) for item in complaint.get("complainedRecipients") or ()]
+    elif kind == "delivery":
+        delivery = data.get("delivery") or {}
+        response = str(delivery.get("smtpResponse") or "") or None
+        recipients = [
+            Recipient(
+                address=str(address),
+                action=Action.DELIVERED,
+                status=_pick_status([response]) if response else None,
+                reply_code=find_reply_code(response) if response else None,
+                diagnostic=response,
+            )
+            for address in delivery.get("recipients") or ()
+        ]
+    else:
+        return None
+    return attrs.evolve(
+        base,
+        kind=bounce_kind,
+        format="amazonses",
+        recipients=tuple(r for r in recipients if r.address),
+        original_message_id=message_id,
+        original_headers=original,
+        feedback_type=feedback_type,
     )
 
 
