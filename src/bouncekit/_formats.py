@@ -111,7 +111,7 @@ _HEADER_START = re.compile(
 # "* a@b", ">>> a@b <a@b>", "a@b<mailto:a@b>", "a@b: 550 ...".
 _ADDRESS_FIRST = re.compile(
     r"""^[\s>*\-•·]*(?:RCPT\s+TO:\s*|recipient(?:\s+address)?:\s*)?["'<(\[]?\s*"""
-    r"""(?P<address>[\w.!#$%&'*+/=?^`{|}~-]+@(?:[\w-]+\.)*[\w-]+|[\w.!#$%&'*+/=?^`{|}~-]+@\[[\d.:a-fA-F]+\])"""
+    r"""(?P<address>[\w.!#$%&'*+/=?^`{|}~-]+@(?:[\w-]+\.)+[\w-]+|[\w.!#$%&'*+/=?^`{|}~-]+@\[[\d.:a-fA-F]+\])"""
     r"""\s*["'>)\]]?(?=[\s:;,.<(\[]|$)""",
     re.IGNORECASE,
 )
@@ -403,10 +403,14 @@ def _failed_recipients(notice: _Notice, fmt: NoticeFormat, notice_text: str, ori
         for value in notice.headers.get_all("X-Failed-Recipients")
         for address in find_addresses(value)
     ]
+    own = _own_addresses(notice, original)
+    others = [entry for entry in entries if entry.address.lower() not in own]
+    if others or listed:
+        # The notice greets its reader, who is the original sender, by address.
+        entries = others
     if listed and not entries:
         entries = [_Entry(address, ()) for address in listed]
     if not entries:
-        own = _own_addresses(notice, original)
         entries = [_Entry(address, ()) for address in _text_addresses(block, own)]
     if not entries:
         entries = [_Entry(address, ()) for address in _returned_to(original)]
@@ -436,10 +440,34 @@ def _original_of(notice: _Notice, fmt: NoticeFormat, parts: Sequence[Message]) -
     if quoted is not None:
         candidates.append(_quoted_headers(quoted))
     candidates.extend(_quoted_headers(later) for later in notice.later_texts)
+    candidates.extend(_disguised_originals(notice.message, parts))
     for headers in candidates:
         if "Message-ID" in headers:
             return notice_text, headers
     return notice_text, next((headers for headers in candidates if headers), Headers())
+
+
+def _disguised_originals(message: Message, parts: Sequence[Message]) -> list[Headers]:
+    """
+    Return the headers of returned messages that are not labelled as such.
+
+    A ``message/partial`` part, or a MIME part whose header block is the
+    original message's own header (its boundary line is followed straight by
+    ``Received:`` and ``Message-ID:`` fields), both carry the original header.
+    """
+    found = []
+    for part in parts:
+        if part is message:
+            continue
+        content_type = part.get_content_type()
+        payload = part.get_payload()
+        if content_type == "message/partial" and isinstance(payload, list) and payload:
+            inner = payload[0]
+            if isinstance(inner, Message):
+                found.append(headers_of(inner))
+        elif "Message-ID" in part and ("Received" in part or "From" in part):
+            found.append(headers_of(part))
+    return found
 
 
 def _feedback_report(parts: Sequence[Message]) -> Message | None:
@@ -755,10 +783,10 @@ def complete_bounce(message: Message, parts: Sequence[Message], base: Bounce) ->
         base = _dsn_without_recipients(message, parts, base)
     if any(recipient.status is None for recipient in base.recipients):
         base = attrs.evolve(base, recipients=tuple(_with_class(recipient) for recipient in base.recipients))
-    if not base.original_headers:
+    if "Message-ID" not in base.original_headers:
         notice = _read_notice(message, base.headers)
         _, original = _original_of(notice, GENERIC, parts)
-        if original:
+        if "Message-ID" in original:
             base = attrs.evolve(
                 base, original_headers=original, original_message_id=normalize_message_id(original.get("Message-ID"))
             )
