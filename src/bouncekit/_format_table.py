@@ -159,6 +159,14 @@ FORMATS: tuple[NoticeFormat, ...] = (
         block_end=(r"^\s*original mail as follows",),
     ),
     NoticeFormat(
+        name="imailserver",
+        senders=("postmaster",),
+        subjects=("undeliverable mail",),
+        body=("undeliverable to ", "unknown user:", "original message follows."),
+        block_start=(r"undeliverable to |unknown user:|^\s*(?=\S+@\S+)",),
+        block_end=(r"^\s*body of message generated response:", r"^original message follows"),
+    ),
+    NoticeFormat(
         name="domino",
         body=("was not delivered to:",),
         block_start=(r"was not delivered to:",),

@@ -107,6 +107,9 @@ _HEADER_START = re.compile(
     r"delivered-to|dkim-signature|authentication-results|reply-to):",
     re.IGNORECASE,
 )
+# The fields a copy of a message starts with when it is quoted whole. A
+# forwarded notice starts with From/Date/To instead, so those do not count.
+_TRACE_START = re.compile(r"^(?:received|return-path|delivered-to|dkim-signature|x-[\w-]+):", re.IGNORECASE)
 # A line that names a failed address first: "<a@b>:", "a@b", '"a@b":', "-- a@b",
 # "* a@b", ">>> a@b <a@b>", "a@b<mailto:a@b>", "a@b: 550 ...".
 _ADDRESS_FIRST = re.compile(
@@ -219,7 +222,7 @@ def _split_original(text: str, extra: Sequence[re.Pattern[str]]) -> tuple[str, s
         if any(marker.match(stripped) for marker in markers):
             return "\n".join(lines[:index]), "\n".join(lines[index + 1 :])
     for index, line in enumerate(lines):
-        if _HEADER_START.match(line) and _is_header_run(lines[index + 1 : index + 4]):
+        if _TRACE_START.match(line) and _is_header_run(lines[index + 1 : index + 4]):
             return "\n".join(lines[:index]), "\n".join(lines[index:])
     return text, None
 
