@@ -91,7 +91,8 @@ _ORIGINAL_MARKERS = tuple(
         r".*\bcopy of the (?:original )?message(?:'s)? headers?\b.*",
         r".*\bbelow is a copy of the original message\b.*",
         r"^message headers follow\b.*",
-        r"^[-= ]*(?:unsent|returned|undelivered|original) (?:message|mail)(?: follows| below)?[-=: ]*$",
+        r"^[-=_* ]*(?:unsent|returned|undelivered|original|rejected|bounced|failed) (?:message|mail|e-?mail)"
+        r"(?:'s)?(?: headers?)?(?: (?:follows?|below|is following))?[-=_*:. ]*$",
         r"^[-= ]*(?:the )?(?:text|headers?) of (?:the|your) (?:original |returned )?message(?: follows)?\b.*",
         r"^original message headers:?$",
         r"^[-= ]*message text follows\b.*",
@@ -417,13 +418,15 @@ def _failed_recipients(notice: _Notice, fmt: NoticeFormat, notice_text: str, ori
         entries = [_Entry(address, ()) for address in _text_addresses(block, own)]
     if not entries:
         entries = [_Entry(address, ()) for address in _returned_to(original)]
+    # The notice's own text speaks for its only recipient, not for each of several.
     single = len(entries) == 1
+    whole = _join_wrapped([notice_text]) if single else ""
     recipients = []
     for entry in entries:
         diagnostic = _join_wrapped(entry.lines)
         if single and not diagnostic:
             diagnostic = _join_wrapped(line for line in block.split("\n") if entry.address not in line)
-        recipients.append(_recipient(entry.address, diagnostic, _join_wrapped([notice_text]), temporary))
+        recipients.append(_recipient(entry.address, diagnostic, whole, temporary))
     return recipients
 
 
