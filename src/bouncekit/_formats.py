@@ -25,6 +25,7 @@ they reach the same mailbox and must not be counted as failures.
 
 from __future__ import annotations
 
+import email.header
 import email.parser
 import email.policy
 import html
@@ -49,7 +50,7 @@ from bouncekit._model import (
     RecipientFields,
 )
 from bouncekit._status import StatusCode, find_status_codes
-from bouncekit._text import find_reply_code, part_text, repair_text, unfold
+from bouncekit._text import find_reply_code, part_text, repair_text
 
 __all__ = ["complete_bounce", "dsn_format_name"]
 
@@ -184,6 +185,17 @@ def _notice_texts(message: Message) -> list[str]:
     return texts
 
 
+def _decoded_subject(headers: Headers) -> str:
+    """Return the lower-cased ``Subject`` with RFC 2047 encoded words decoded."""
+    value = repair_text(headers.get("Subject") or "")
+    if "=?" in value:
+        try:
+            value = str(email.header.make_header(email.header.decode_header(value)))
+        except (ValueError, LookupError, UnicodeDecodeError):
+            pass
+    return value.lower()
+
+
 def _read_notice(message: Message, headers: Headers) -> _Notice:
     texts = _notice_texts(message) or [""]
     first = texts[0]
@@ -191,7 +203,7 @@ def _read_notice(message: Message, headers: Headers) -> _Notice:
         message=message,
         headers=headers,
         sender=(headers.get("From") or "").lower(),
-        subject=(headers.get("Subject") or "").lower(),
+        subject=_decoded_subject(headers),
         text=first,
         text_lower=first.lower(),
         later_texts=texts[1:],
@@ -304,7 +316,7 @@ def _address_entries(block: str, fmt: NoticeFormat) -> list[_Entry]:
         found = pattern.match(line) if fmt.address_line is None else pattern.search(line)
         if found is not None and "@" in found["address"]:
             address = found["address"].strip("<>\"' ")
-            entries.append((address, [line[found.end() :]]))
+            entries.append((address, [line[found.end() :].lstrip(":;,.- \t")]))
         elif entries:
             entries[-1][1].append(line)
     merged: dict[str, list[str]] = {}
@@ -560,7 +572,7 @@ def _is_auto_reply(headers: Headers) -> bool:
     precedence = (headers.get("Precedence") or "").strip().lower()
     if precedence == "auto_reply":
         return True
-    subject = (headers.get("Subject") or "").lower()
+    subject = _decoded_subject(headers)
     return any(marker in subject for marker in _AUTO_REPLY_SUBJECTS)
 
 

@@ -1,0 +1,538 @@
+"""
+Failure notices in mail servers' own layouts, ARF complaints and auto-replies.
+
+Each sample is a minimal notice in the layout of one server, written for
+these tests: the marker lines the server writes, one or two failed addresses,
+and a quoted copy of the original message.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import bouncekit
+from bouncekit import Action, BounceKind
+
+
+def notice(
+    body: str,
+    *,
+    sender: str = "MAILER-DAEMON@mx.example.org",
+    subject: str = "failure notice",
+    extra: str = "",
+    content_type: str = "text/plain; charset=us-ascii",
+) -> bytes:
+    """Return a one-part message from *sender* with *body*, LF line endings."""
+    return (
+        f"From: {sender}\n"
+        "To: news@example.com\n"
+        f"Subject: {subject}\n"
+        "Message-ID: <the-notice-itself@mx.example.org>\n"
+        f"{extra}"
+        "MIME-Version: 1.0\n"
+        f"Content-Type: {content_type}\n"
+        "\n"
+        f"{body}"
+    ).encode()
+
+
+ORIGINAL = """\
+Received: from app.example.com (app.example.com [192.0.2.10])
+\tby mx.example.org with ESMTP id 1A2B3C
+Message-ID: <spring-42.kai@example.com>
+From: News <news@example.com>
+To: kai@example.net
+Subject: Spring news
+X-Campaign-Id: spring-42
+"""
+
+QMAIL = f"""\
+Hi. This is the qmail-send program at mx.example.org.
+I'm afraid I wasn't able to deliver your message to the following addresses.
+This is a permanent error; I've given up. Sorry it didn't work out.
+
+<kai@example.net>:
+192.0.2.20 does not like recipient.
+Remote host said: 550 5.1.1 <kai@example.net>: no mailbox by that name
+Giving up on 192.0.2.20.
+
+--- Below this line is a copy of the message.
+
+{ORIGINAL}
+Hello.
+"""
+
+POSTFIX = f"""\
+This is the mail system at host mx.example.org.
+
+I'm sorry to have to inform you that your message could not
+be delivered to one or more recipients.
+
+                   The mail system
+
+<kai@example.net>: host mx.example.net[192.0.2.20] said: 550
+    5.1.1 <kai@example.net>: Recipient address rejected: User unknown (in reply
+    to RCPT TO command)
+
+------ Undelivered message headers follow ------
+
+{ORIGINAL}"""
+
+EXIM = f"""\
+This message was created automatically by mail delivery software.
+
+A message that you sent could not be delivered to one or more of its
+recipients. This is a permanent error. The following address(es) failed:
+
+  kai@example.net
+    host mx.example.net [192.0.2.20]
+    SMTP error from remote mail server after RCPT TO:<kai@example.net>:
+    550 5.2.1 The mailbox is disabled
+  zoe@example.net
+    Unrouteable address
+
+------ This is a copy of the message, including all the headers. ------
+
+{ORIGINAL}
+Hello.
+"""
+
+SENDMAIL = f"""\
+The original message was received at Tue, 5 Mar 2024 10:00:00 +0000
+from app.example.com [192.0.2.10]
+
+   ----- The following addresses had permanent fatal errors -----
+<kai@example.net>
+    (reason: 552 5.2.2 Mailbox full)
+
+   ----- Transcript of session follows -----
+... while talking to mx.example.net.:
+>>> RCPT To:<kai@example.net>
+<<< 552 5.2.2 Mailbox full
+
+   ----- Original message follows -----
+
+{ORIGINAL}"""
+
+GMAIL = f"""\
+Delivery to the following recipient failed permanently:
+
+     kai@example.net
+
+Technical details of permanent failure:
+The server for example.net returned this error:
+550 5.1.1 The email account that you tried to reach does not exist.
+
+----- Original message -----
+
+{ORIGINAL}"""
+
+EXCHANGE2003 = """\
+Your message
+
+  To:      kai@example.net
+  Subject: Spring news
+
+did not reach the following recipient(s):
+
+kai@example.net on Tue, 5 Mar 2024 10:00:00 +0000
+    The e-mail account does not exist at the organization this message was sent to.
+    <mx.example.net #5.1.1>
+"""
+
+OFFICE365 = f"""\
+Delivery has failed to these recipients or groups:
+
+kai@example.net<mailto:kai@example.net>
+The email address you entered couldn't be found.
+
+Diagnostic information for administrators:
+
+Generating server: mx.example.net
+
+kai@example.net
+Remote Server returned '550 5.1.10 RESOLVER.ADR.RecipientNotFound; not found'
+
+Original message headers:
+
+{ORIGINAL}"""
+
+DOMINO = """\
+Your message
+
+  Subject: Spring news
+
+was not delivered to:
+
+  kai@example.net
+
+because:
+
+  User kai (kai@example.net) not listed in Domino Directory
+"""
+
+DRAGONFLY = f"""\
+This is the DragonFly Mail Agent v0.13 at mx.example.org.
+
+There was an error delivering your mail to <kai@example.net>.
+
+mx.example.net [192.0.2.20] did not like our RCPT TO:
+550 5.1.1 <kai@example.net>: Recipient address rejected
+
+Message headers follow.
+
+{ORIGINAL}"""
+
+OPENSMTPD = f"""\
+    Hi!
+
+    This is the MAILER-DAEMON, please DO NOT REPLY to this email.
+
+    An error has occurred while attempting to deliver a message for
+    the following list of recipients:
+
+kai@example.net: 550 5.7.1 Message rejected as spam
+
+    Below is a copy of the original message:
+
+{ORIGINAL}"""
+
+KDDI = """\
+Your mail sent on: Tue, 5 Mar 2024 10:00:00 +0900
+     Could not be delivered to: <kai@ezweb.example.ne.jp>
+     As their mailbox is full.
+"""
+
+VERIZON = """\
+Error: Invalid user address
+
+Error message below:
+550 - Requested action not taken: no such user here
+
+Message details:
+  Subject: Spring news
+  MAIL FROM: news@example.com
+  RCPT TO: 5550100@vtext.com
+  From: news@example.com
+"""
+
+TEXT_SAMPLES = [
+    # (name, body, sender, subject, expected format, [(address, status, reply code)])
+    ("qmail", QMAIL, "MAILER-DAEMON@mx.example.org", "failure notice", "qmail", [("kai@example.net", "5.1.1", "550")]),
+    ("postfix", POSTFIX, "MAILER-DAEMON@mx.example.org", "Undelivered Mail Returned to Sender", "postfix",
+     [("kai@example.net", "5.1.1", "550")]),
+    ("exim", EXIM, "Mail Delivery System <Mailer-Daemon@mx.example.org>", "Mail delivery failed", "exim",
+     [("kai@example.net", "5.2.1", "550"), ("zoe@example.net", "5.0.0", None)]),
+    ("sendmail", SENDMAIL, "Mail Delivery Subsystem <MAILER-DAEMON@mx.example.org>", "Returned mail", "sendmail",
+     [("kai@example.net", "5.2.2", "552")]),
+    ("gmail", GMAIL, "Mail Delivery Subsystem <mailer-daemon@googlemail.com>", "Delivery Status Notification (Failure)",
+     "gmail", [("kai@example.net", "5.1.1", "550")]),
+    ("exchange2003", EXCHANGE2003, "System Administrator <postmaster@example.net>", "Undeliverable: Spring news",
+     "exchange2003", [("kai@example.net", "5.1.1", None)]),
+    ("office365", OFFICE365, "postmaster@example.net", "Undeliverable: Spring news", "office365",
+     [("kai@example.net", "5.1.10", "550")]),
+    ("domino", DOMINO, "Postmaster@example.net", "DELIVERY FAILURE: User kai not listed", "domino",
+     [("kai@example.net", "5.0.0", None)]),
+    ("dragonfly", DRAGONFLY, "MAILER-DAEMON <>", "Mail delivery failed", "dragonfly", [("kai@example.net", "5.1.1", "550")]),
+    ("opensmtpd", OPENSMTPD, "Mailer Daemon <MAILER-DAEMON@mx.example.org>", "Delivery status notification: error",
+     "opensmtpd", [("kai@example.net", "5.7.1", "550")]),
+    ("kddi", KDDI, "no-reply@ezweb.ne.jp", "=?ISO-2022-JP?B?GyRCJUEbKEI=?=", "kddi",
+     [("kai@ezweb.example.ne.jp", "5.0.0", None)]),
+    ("verizon", VERIZON, "post_master@vtext.com", "Re:Spring news", "verizon", [("5550100@vtext.com", "5.0.0", "550")]),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "sender", "subject", "name", "wanted"),
+    [sample[1:] for sample in TEXT_SAMPLES],
+    ids=[sample[0] for sample in TEXT_SAMPLES],
+)
+def test_text_notice_recipients(body: str, sender: str, subject: str, name: str, wanted: list) -> None:
+    bounce = bouncekit.parse(notice(body, sender=sender, subject=subject))
+    got = [(r.address, str(r.status), r.reply_code) for r in bounce.recipients]
+    assert got == wanted
+
+
+@pytest.mark.parametrize(
+    ("body", "sender", "subject", "name"),
+    [sample[1:5] for sample in TEXT_SAMPLES],
+    ids=[sample[0] for sample in TEXT_SAMPLES],
+)
+def test_text_notice_format(body: str, sender: str, subject: str, name: str) -> None:
+    bounce = bouncekit.parse(notice(body, sender=sender, subject=subject))
+    assert (bounce.kind, bounce.format) == (BounceKind.NON_STANDARD, name)
+
+
+@pytest.mark.parametrize(
+    "body", [QMAIL, POSTFIX, EXIM, SENDMAIL, GMAIL, OFFICE365, DRAGONFLY, OPENSMTPD], ids=lambda b: b[:12]
+)
+def test_text_notice_original_headers(body: str) -> None:
+    bounce = bouncekit.parse(notice(body))
+    assert bounce.original_message_id == "<spring-42.kai@example.com>"
+    assert bounce.original_headers.get("X-Campaign-Id") == "spring-42"
+
+
+def test_text_notice_diagnostic_is_joined() -> None:
+    (recipient,) = bouncekit.parse(notice(POSTFIX)).recipients
+    assert recipient.diagnostic == (
+        "host mx.example.net[192.0.2.20] said: 550 5.1.1 <kai@example.net>: Recipient address"
+        " rejected: User unknown (in reply to RCPT TO command)"
+    )
+
+
+def test_text_notice_action_failed() -> None:
+    (recipient,) = bouncekit.parse(notice(QMAIL)).recipients
+    assert recipient.action is Action.FAILED
+
+
+def test_text_notice_own_message_id_not_used() -> None:
+    bounce = bouncekit.parse(notice(EXCHANGE2003, sender="postmaster@example.net", subject="Undeliverable"))
+    assert bounce.original_message_id is None
+
+
+def test_text_notice_temporary_is_delayed() -> None:
+    body = (
+        "This message was created automatically by mail delivery software.\n\n"
+        "A message that you sent has not yet been delivered to one or more of its\n"
+        "recipients after more than 24 hours on the queue. The following address(es) failed:\n\n"
+        "  kai@example.net\n    retry timeout exceeded\n"
+    )
+    (recipient,) = bouncekit.parse(notice(body, subject="Warning: message delayed")).recipients
+    assert (str(recipient.status), recipient.action) == ("4.0.0", Action.DELAYED)
+
+
+def test_unknown_layout_from_mailer_daemon() -> None:
+    body = "Sorry, we could not deliver your mail.\n\nkai@example.net: 550 no such user\n"
+    bounce = bouncekit.parse(notice(body, subject="Returned mail"))
+    assert (bounce.format, [r.address for r in bounce.recipients]) == ("unknown", ["kai@example.net"])
+
+
+def test_unknown_layout_falls_back_to_returned_to() -> None:
+    body = f"Your mail was refused.\n\n--- Original message follows.\n\n{ORIGINAL}"
+    bounce = bouncekit.parse(notice(body, subject="Undeliverable mail"))
+    assert [r.address for r in bounce.recipients] == ["kai@example.net"]
+
+
+def test_x_failed_recipients_used_without_text_address() -> None:
+    body = "This message was created automatically by mail delivery software.\n\nIt failed.\n"
+    raw = notice(body, extra="X-Failed-Recipients: kai@example.net\n")
+    assert [r.address for r in bouncekit.parse(raw).recipients] == ["kai@example.net"]
+
+
+def test_ordinary_mail_is_not_bounce() -> None:
+    raw = notice("Lunch at noon?\n", sender="Kai <kai@example.net>", subject="Lunch")
+    bounce = bouncekit.parse(raw)
+    assert (bounce.kind, bounce.recipients) == (BounceKind.NOT_BOUNCE, ())
+
+
+def test_html_only_notice() -> None:
+    body = "<html><body><p>Delivery has failed to these recipients or groups:</p><p>kai@example.net</p></body></html>\n"
+    raw = notice(body, sender="postmaster@example.net", subject="Undeliverable", content_type="text/html")
+    assert [r.address for r in bouncekit.parse(raw).recipients] == ["kai@example.net"]
+
+
+def test_attached_original_message() -> None:
+    raw = (
+        "From: MAILER-DAEMON@mx.example.org\nTo: news@example.com\nSubject: Returned mail\n"
+        'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="B"\n\n'
+        "--B\nContent-Type: text/plain\n\nkai@example.net: 550 5.1.1 unknown user\n\n"
+        f"--B\nContent-Type: message/rfc822\n\n{ORIGINAL}\nHello.\n--B--\n"
+    ).encode()
+    bounce = bouncekit.parse(raw)
+    assert bounce.original_headers.get("X-Campaign-Id") == "spring-42"
+
+
+def test_dsn_format_named_after_writer() -> None:
+    raw = (
+        "From: MAILER-DAEMON@mx.example.org (Mail Delivery System)\nTo: news@example.com\nSubject: Undelivered\n"
+        'MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary="B"\n\n'
+        "--B\nContent-Type: text/plain\n\nNot delivered.\n\n"
+        "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n"
+        "X-Postfix-Queue-ID: 1A2B3C\n\nFinal-Recipient: rfc822; kai@example.net\nAction: failed\nStatus: 5.1.1\n\n"
+        "--B--\n"
+    ).encode()
+    assert bouncekit.parse(raw).format == "postfix"
+
+
+def test_plain_dsn_format_is_rfc3464() -> None:
+    raw = (
+        "From: bounces@mx.example.org\nTo: news@example.com\nSubject: Report\n"
+        'MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary="B"\n\n'
+        "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\n"
+        "Final-Recipient: rfc822; kai@example.net\nAction: failed\nStatus: 5.1.1\n\n--B--\n"
+    ).encode()
+    assert bouncekit.parse(raw).format == "rfc3464"
+
+
+def test_dsn_with_empty_recipient_block() -> None:
+    raw = (
+        "From: MAILER-DAEMON@mx.example.org\nTo: news@example.com\nSubject: Undelivered\n"
+        'MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary="B"\n\n'
+        "--B\nContent-Type: text/plain\n\n<kai@example.net>: 550 5.1.1 unknown user\n\n"
+        "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\n"
+        f"--B\nContent-Type: text/rfc822-headers\n\n{ORIGINAL}\n--B--\n"
+    ).encode()
+    bounce = bouncekit.parse(raw)
+    assert [(r.address, str(r.status)) for r in bounce.recipients] == [("kai@example.net", "5.1.1")]
+
+
+# ARF feedback reports (RFC 5965).
+
+ARF = f"""\
+From: Feedback Loop <fbl@isp.example.net>
+To: abuse@example.com
+Subject: Abuse report
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=feedback-report; boundary="F"
+
+--F
+Content-Type: text/plain
+
+This is an email abuse report.
+
+--F
+Content-Type: message/feedback-report
+
+Feedback-Type: abuse
+User-Agent: ExampleFBL/1.0
+Version: 1
+Original-Rcpt-To: <kai@example.net>
+
+--F
+Content-Type: message/rfc822
+
+{ORIGINAL}
+Hello.
+--F--
+"""
+
+
+def test_arf_is_complaint() -> None:
+    bounce = bouncekit.parse(ARF.encode())
+    assert (bounce.kind, bounce.format, bounce.feedback_type) == (BounceKind.COMPLAINT, "arf", "abuse")
+
+
+def test_arf_recipient_from_original_rcpt_to() -> None:
+    assert [r.address for r in bouncekit.parse(ARF.encode()).recipients] == ["kai@example.net"]
+
+
+def test_arf_original_message_id() -> None:
+    assert bouncekit.parse(ARF.encode()).original_message_id == "<spring-42.kai@example.com>"
+
+
+def test_arf_recipient_from_returned_to() -> None:
+    raw = ARF.replace("Original-Rcpt-To: <kai@example.net>\n", "").encode()
+    assert [r.address for r in bouncekit.parse(raw).recipients] == ["kai@example.net"]
+
+
+def test_arf_is_not_bounce() -> None:
+    assert not bouncekit.parse(ARF.encode()).is_bounce
+
+
+# Amazon SES notifications in JSON.
+
+
+def ses(message: dict[str, object]) -> bytes:
+    body = json.dumps({"Type": "Notification", "Message": json.dumps(message)}, indent=2)
+    return notice(body + "\n", sender="SES <no-reply@sns.amazonaws.com>", subject="AWS Notification Message")
+
+
+SES_MAIL = {"messageId": "0100018e-ses-id-000000", "destination": ["kai@example.net"]}
+
+
+def test_ses_bounce() -> None:
+    raw = ses(
+        {
+            "notificationType": "Bounce",
+            "bounce": {
+                "bouncedRecipients": [
+                    {"emailAddress": "kai@example.net", "status": "5.1.1", "diagnosticCode": "smtp; 550 5.1.1 unknown"}
+                ]
+            },
+            "mail": SES_MAIL,
+        }
+    )
+    bounce = bouncekit.parse(raw)
+    assert [(r.address, str(r.status), r.reply_code) for r in bounce.recipients] == [
+        ("kai@example.net", "5.1.1", "550")
+    ]
+
+
+def test_ses_message_id() -> None:
+    raw = ses({"notificationType": "Bounce", "bounce": {"bouncedRecipients": []}, "mail": SES_MAIL})
+    assert bouncekit.parse(raw).original_message_id == "<0100018e-ses-id-000000>"
+
+
+def test_ses_complaint() -> None:
+    raw = ses(
+        {
+            "notificationType": "Complaint",
+            "complaint": {"complainedRecipients": [{"emailAddress": "kai@example.net"}], "complaintFeedbackType": "abuse"},
+            "mail": SES_MAIL,
+        }
+    )
+    bounce = bouncekit.parse(raw)
+    assert (bounce.kind, bounce.feedback_type) == (BounceKind.COMPLAINT, "abuse")
+
+
+def test_ses_delivery() -> None:
+    raw = ses(
+        {
+            "notificationType": "Delivery",
+            "delivery": {"recipients": ["kai@example.net"], "smtpResponse": "250 2.6.0 Message received"},
+            "mail": SES_MAIL,
+        }
+    )
+    (recipient,) = bouncekit.parse(raw).recipients
+    assert (recipient.action, str(recipient.status)) == (Action.DELIVERED, "2.6.0")
+
+
+# Auto-replies (RFC 3834).
+
+VACATION = """\
+I am out of the office until Monday and will read your message then.
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "subject"),
+    [
+        ("Auto-Submitted: auto-replied\n", "Re: Spring news"),
+        ("X-Autoreply: yes\n", "Re: Spring news"),
+        ("X-Autorespond: Spring news\n", "Re: Spring news"),
+        ("Precedence: auto_reply\n", "Re: Spring news"),
+        ("", "Out of Office: Spring news"),
+        ("", "Automatic reply: Spring news"),
+        ("", "Abwesenheitsnotiz: Spring news"),
+        ("", "=?utf-8?q?R=C3=A9ponse_automatique?= : Spring news"),
+        ("", "=?utf-8?b?UmVzcHVlc3RhIGF1dG9tw6F0aWNh?=: Spring news"),
+    ],
+    ids=["auto-submitted", "x-autoreply", "x-autorespond", "precedence", "en", "en-2", "de", "fr", "es"],
+)
+def test_auto_reply_kind(extra: str, subject: str) -> None:
+    raw = notice(VACATION, sender="Kai <kai@example.net>", subject=subject, extra=extra)
+    assert bouncekit.parse(raw).kind is BounceKind.AUTO_REPLY
+
+
+def test_auto_reply_has_no_recipients() -> None:
+    raw = notice(VACATION, sender="Kai <kai@example.net>", subject="Out of Office", extra="")
+    assert bouncekit.parse(raw).recipients == ()
+
+
+def test_auto_reply_message_id_from_in_reply_to() -> None:
+    extra = "Auto-Submitted: auto-replied\nIn-Reply-To: <spring-42.kai@example.com>\n"
+    raw = notice(VACATION, sender="Kai <kai@example.net>", subject="Away", extra=extra)
+    assert bouncekit.parse(raw).original_message_id == "<spring-42.kai@example.com>"
+
+
+def test_auto_submitted_bounce_stays_bounce() -> None:
+    raw = notice(EXIM, sender="Mail Delivery System <Mailer-Daemon@mx.example.org>", extra="Auto-Submitted: auto-replied\n")
+    bounce = bouncekit.parse(raw)
+    assert (bounce.kind, len(bounce.recipients)) == (BounceKind.NON_STANDARD, 2)
+
+
+def test_auto_submitted_no_is_not_auto_reply() -> None:
+    raw = notice("Hello\n", sender="Kai <kai@example.net>", subject="Hello", extra="Auto-Submitted: no\n")
+    assert bouncekit.parse(raw).kind is BounceKind.NOT_BOUNCE
