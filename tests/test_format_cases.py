@@ -42,7 +42,9 @@ EXIM_HEAD = (
     "A message that you sent could not be delivered to one or more of its\n"
     "recipients. This is a permanent error. The following address(es) failed:\n\n"
 )
-POSTFIX_HEAD = "This is the mail system at host mx.example.org.\n\n                   The mail system\n\n"
+POSTFIX_HEAD = (
+    "This is the mail system at host mx.example.org.\n\n                   The mail system\n\n"
+)
 
 # A reason on the line under the address.
 
@@ -72,7 +74,10 @@ def test_reason_on_next_line_case_message_id(shared_dir: Path) -> None:
 )
 def test_reason_on_next_line(block: str) -> None:
     (recipient,) = bouncekit.parse(text_notice(EXIM_HEAD + block)).recipients
-    assert (recipient.address, "No Such User Here" in (recipient.diagnostic or "")) == ("kai@example.net", True)
+    assert (recipient.address, "No Such User Here" in (recipient.diagnostic or "")) == (
+        "kai@example.net",
+        True,
+    )
 
 
 def test_reason_stays_with_its_address() -> None:
@@ -102,7 +107,8 @@ def test_wrapped_reply_case_files_agree(shared_dir: Path) -> None:
     first, _ = load_case(shared_dir, "09-postfix-text-reply-code-wrapped", "input.eml")
     second, _ = load_case(shared_dir, "09-postfix-text-reply-code-wrapped", "input-variant.eml")
     summary = [
-        [(r.address, str(r.status), r.reply_code) for r in bouncekit.parse(raw).recipients] for raw in (first, second)
+        [(r.address, str(r.status), r.reply_code) for r in bouncekit.parse(raw).recipients]
+        for raw in (first, second)
     ]
     assert summary[0] == summary[1]
 
@@ -127,7 +133,9 @@ def test_wrapped_reply(reply: str) -> None:
 
 def test_vendor_code_case(shared_dir: Path) -> None:
     raw, expected = load_case(shared_dir, "13-office365-5.1.10-recipient-not-found")
-    assert [str(r.status) for r in bouncekit.parse(raw).recipients] == [expected["recipients"][0]["status"]]
+    assert [str(r.status) for r in bouncekit.parse(raw).recipients] == [
+        expected["recipients"][0]["status"]
+    ]
 
 
 @pytest.mark.parametrize("code", ["5.1.10", "5.7.509", "4.4.316", "5.4.310"])
@@ -161,7 +169,7 @@ def test_auto_submitted_bounce_case_message_id(shared_dir: Path) -> None:
 
 
 def test_out_of_office_case(shared_dir: Path) -> None:
-    raw, expected = load_case(shared_dir, "16-out-of-office-reply-is-not-a-bounce")
+    raw, _expected = load_case(shared_dir, "16-out-of-office-reply-is-not-a-bounce")
     bounce = bouncekit.parse(raw)
     assert (bounce.kind, bounce.is_bounce, bounce.recipients) == (BounceKind.AUTO_REPLY, False, ())
 
@@ -182,13 +190,19 @@ def test_out_of_office_case_message_id(shared_dir: Path) -> None:
     ids=["auto-submitted", "null-sender", "failed-recipients", "auto-generated"],
 )
 def test_bounce_evidence_wins(extra: str) -> None:
-    raw = text_notice(EXIM_HEAD + "  kai@example.net\n    550 No such person at this address\n", extra=extra)
+    raw = text_notice(
+        EXIM_HEAD + "  kai@example.net\n    550 No such person at this address\n", extra=extra
+    )
     assert bouncekit.parse(raw).kind is BounceKind.NON_STANDARD
 
 
 @pytest.mark.parametrize(
     "extra",
-    ["Auto-Submitted: auto-replied\n", "Auto-Submitted: auto-replied\nReturn-Path: <>\n", "X-Autoreply: yes\n"],
+    [
+        "Auto-Submitted: auto-replied\n",
+        "Auto-Submitted: auto-replied\nReturn-Path: <>\n",
+        "X-Autoreply: yes\n",
+    ],
     ids=["auto-submitted", "null-sender", "x-autoreply"],
 )
 def test_vacation_is_auto_reply(extra: str) -> None:

@@ -220,27 +220,102 @@ Message details:
 
 TEXT_SAMPLES = [
     # (name, body, sender, subject, expected format, [(address, status, reply code)])
-    ("qmail", QMAIL, "MAILER-DAEMON@mx.example.org", "failure notice", "qmail", [("kai@example.net", "5.1.1", "550")]),
-    ("postfix", POSTFIX, "MAILER-DAEMON@mx.example.org", "Undelivered Mail Returned to Sender", "postfix",
-     [("kai@example.net", "5.1.1", "550")]),
-    ("exim", EXIM, "Mail Delivery System <Mailer-Daemon@mx.example.org>", "Mail delivery failed", "exim",
-     [("kai@example.net", "5.2.1", "550"), ("zoe@example.net", "5.0.0", None)]),
-    ("sendmail", SENDMAIL, "Mail Delivery Subsystem <MAILER-DAEMON@mx.example.org>", "Returned mail", "sendmail",
-     [("kai@example.net", "5.2.2", "552")]),
-    ("gmail", GMAIL, "Mail Delivery Subsystem <mailer-daemon@googlemail.com>", "Delivery Status Notification (Failure)",
-     "gmail", [("kai@example.net", "5.1.1", "550")]),
-    ("exchange2003", EXCHANGE2003, "System Administrator <postmaster@example.net>", "Undeliverable: Spring news",
-     "exchange2003", [("kai@example.net", "5.1.1", None)]),
-    ("office365", OFFICE365, "postmaster@example.net", "Undeliverable: Spring news", "office365",
-     [("kai@example.net", "5.1.10", "550")]),
-    ("domino", DOMINO, "Postmaster@example.net", "DELIVERY FAILURE: User kai not listed", "domino",
-     [("kai@example.net", "5.0.0", None)]),
-    ("dragonfly", DRAGONFLY, "MAILER-DAEMON <>", "Mail delivery failed", "dragonfly", [("kai@example.net", "5.1.1", "550")]),
-    ("opensmtpd", OPENSMTPD, "Mailer Daemon <MAILER-DAEMON@mx.example.org>", "Delivery status notification: error",
-     "opensmtpd", [("kai@example.net", "5.7.1", "550")]),
-    ("kddi", KDDI, "no-reply@ezweb.ne.jp", "=?ISO-2022-JP?B?GyRCJUEbKEI=?=", "kddi",
-     [("kai@ezweb.example.ne.jp", "5.0.0", None)]),
-    ("verizon", VERIZON, "post_master@vtext.com", "Re:Spring news", "verizon", [("5550100@vtext.com", "5.0.0", "550")]),
+    (
+        "qmail",
+        QMAIL,
+        "MAILER-DAEMON@mx.example.org",
+        "failure notice",
+        "qmail",
+        [("kai@example.net", "5.1.1", "550")],
+    ),
+    (
+        "postfix",
+        POSTFIX,
+        "MAILER-DAEMON@mx.example.org",
+        "Undelivered Mail Returned to Sender",
+        "postfix",
+        [("kai@example.net", "5.1.1", "550")],
+    ),
+    (
+        "exim",
+        EXIM,
+        "Mail Delivery System <Mailer-Daemon@mx.example.org>",
+        "Mail delivery failed",
+        "exim",
+        [("kai@example.net", "5.2.1", "550"), ("zoe@example.net", "5.0.0", None)],
+    ),
+    (
+        "sendmail",
+        SENDMAIL,
+        "Mail Delivery Subsystem <MAILER-DAEMON@mx.example.org>",
+        "Returned mail",
+        "sendmail",
+        [("kai@example.net", "5.2.2", "552")],
+    ),
+    (
+        "gmail",
+        GMAIL,
+        "Mail Delivery Subsystem <mailer-daemon@googlemail.com>",
+        "Delivery Status Notification (Failure)",
+        "gmail",
+        [("kai@example.net", "5.1.1", "550")],
+    ),
+    (
+        "exchange2003",
+        EXCHANGE2003,
+        "System Administrator <postmaster@example.net>",
+        "Undeliverable: Spring news",
+        "exchange2003",
+        [("kai@example.net", "5.1.1", None)],
+    ),
+    (
+        "office365",
+        OFFICE365,
+        "postmaster@example.net",
+        "Undeliverable: Spring news",
+        "office365",
+        [("kai@example.net", "5.1.10", "550")],
+    ),
+    (
+        "domino",
+        DOMINO,
+        "Postmaster@example.net",
+        "DELIVERY FAILURE: User kai not listed",
+        "domino",
+        [("kai@example.net", "5.0.0", None)],
+    ),
+    (
+        "dragonfly",
+        DRAGONFLY,
+        "MAILER-DAEMON <>",
+        "Mail delivery failed",
+        "dragonfly",
+        [("kai@example.net", "5.1.1", "550")],
+    ),
+    (
+        "opensmtpd",
+        OPENSMTPD,
+        "Mailer Daemon <MAILER-DAEMON@mx.example.org>",
+        "Delivery status notification: error",
+        "opensmtpd",
+        [("kai@example.net", "5.7.1", "550")],
+    ),
+    (
+        "kddi",
+        KDDI,
+        "no-reply@ezweb.ne.jp",
+        "=?ISO-2022-JP?B?GyRCJUEbKEI=?=",
+        "kddi",
+        [("kai@ezweb.example.ne.jp", "5.0.0", None)],
+    ),
+    (
+        "verizon",
+        VERIZON,
+        "post_master@vtext.com",
+        "Re:Spring news",
+        "verizon",
+        [("5550100@vtext.com", "5.0.0", "550")],
+    ),
 ]
 
 
@@ -249,7 +324,9 @@ TEXT_SAMPLES = [
     [sample[1:] for sample in TEXT_SAMPLES],
     ids=[sample[0] for sample in TEXT_SAMPLES],
 )
-def test_text_notice_recipients(body: str, sender: str, subject: str, name: str, wanted: list) -> None:
+def test_text_notice_recipients(
+    body: str, sender: str, subject: str, name: str, wanted: list[tuple[str, str, str | None]]
+) -> None:
     bounce = bouncekit.parse(notice(body, sender=sender, subject=subject))
     got = [(r.address, str(r.status), r.reply_code) for r in bounce.recipients]
     assert got == wanted
@@ -266,7 +343,9 @@ def test_text_notice_format(body: str, sender: str, subject: str, name: str) -> 
 
 
 @pytest.mark.parametrize(
-    "body", [QMAIL, POSTFIX, EXIM, SENDMAIL, GMAIL, OFFICE365, DRAGONFLY, OPENSMTPD], ids=lambda b: b[:12]
+    "body",
+    [QMAIL, POSTFIX, EXIM, SENDMAIL, GMAIL, OFFICE365, DRAGONFLY, OPENSMTPD],
+    ids=lambda b: b[:12],
 )
 def test_text_notice_original_headers(body: str) -> None:
     bounce = bouncekit.parse(notice(body))
@@ -288,7 +367,9 @@ def test_text_notice_action_failed() -> None:
 
 
 def test_text_notice_own_message_id_not_used() -> None:
-    bounce = bouncekit.parse(notice(EXCHANGE2003, sender="postmaster@example.net", subject="Undeliverable"))
+    bounce = bouncekit.parse(
+        notice(EXCHANGE2003, sender="postmaster@example.net", subject="Undeliverable")
+    )
     assert bounce.original_message_id is None
 
 
@@ -306,7 +387,10 @@ def test_text_notice_temporary_is_delayed() -> None:
 def test_unknown_layout_from_mailer_daemon() -> None:
     body = "Sorry, we could not deliver your mail.\n\nkai@example.net: 550 no such user\n"
     bounce = bouncekit.parse(notice(body, subject="Returned mail"))
-    assert (bounce.format, [r.address for r in bounce.recipients]) == ("unknown", ["kai@example.net"])
+    assert (bounce.format, [r.address for r in bounce.recipients]) == (
+        "unknown",
+        ["kai@example.net"],
+    )
 
 
 def test_unknown_layout_falls_back_to_returned_to() -> None:
@@ -329,7 +413,9 @@ def test_ordinary_mail_is_not_bounce() -> None:
 
 def test_html_only_notice() -> None:
     body = "<html><body><p>Delivery has failed to these recipients or groups:</p><p>kai@example.net</p></body></html>\n"
-    raw = notice(body, sender="postmaster@example.net", subject="Undeliverable", content_type="text/html")
+    raw = notice(
+        body, sender="postmaster@example.net", subject="Undeliverable", content_type="text/html"
+    )
     assert [r.address for r in bouncekit.parse(raw).recipients] == ["kai@example.net"]
 
 
@@ -346,23 +432,23 @@ def test_attached_original_message() -> None:
 
 def test_dsn_format_named_after_writer() -> None:
     raw = (
-        "From: MAILER-DAEMON@mx.example.org (Mail Delivery System)\nTo: news@example.com\nSubject: Undelivered\n"
-        'MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary="B"\n\n'
-        "--B\nContent-Type: text/plain\n\nNot delivered.\n\n"
-        "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n"
-        "X-Postfix-Queue-ID: 1A2B3C\n\nFinal-Recipient: rfc822; kai@example.net\nAction: failed\nStatus: 5.1.1\n\n"
-        "--B--\n"
-    ).encode()
+        b"From: MAILER-DAEMON@mx.example.org (Mail Delivery System)\nTo: news@example.com\nSubject: Undelivered\n"
+        b'MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary="B"\n\n'
+        b"--B\nContent-Type: text/plain\n\nNot delivered.\n\n"
+        b"--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n"
+        b"X-Postfix-Queue-ID: 1A2B3C\n\nFinal-Recipient: rfc822; kai@example.net\nAction: failed\nStatus: 5.1.1\n\n"
+        b"--B--\n"
+    )
     assert bouncekit.parse(raw).format == "postfix"
 
 
 def test_plain_dsn_format_is_rfc3464() -> None:
     raw = (
-        "From: bounces@mx.example.org\nTo: news@example.com\nSubject: Report\n"
-        'MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary="B"\n\n'
-        "--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\n"
-        "Final-Recipient: rfc822; kai@example.net\nAction: failed\nStatus: 5.1.1\n\n--B--\n"
-    ).encode()
+        b"From: bounces@mx.example.org\nTo: news@example.com\nSubject: Report\n"
+        b'MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary="B"\n\n'
+        b"--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\n"
+        b"Final-Recipient: rfc822; kai@example.net\nAction: failed\nStatus: 5.1.1\n\n--B--\n"
+    )
     assert bouncekit.parse(raw).format == "rfc3464"
 
 
@@ -411,7 +497,11 @@ Hello.
 
 def test_arf_is_complaint() -> None:
     bounce = bouncekit.parse(ARF.encode())
-    assert (bounce.kind, bounce.format, bounce.feedback_type) == (BounceKind.COMPLAINT, "arf", "abuse")
+    assert (bounce.kind, bounce.format, bounce.feedback_type) == (
+        BounceKind.COMPLAINT,
+        "arf",
+        "abuse",
+    )
 
 
 def test_arf_recipient_from_original_rcpt_to() -> None:
@@ -436,7 +526,9 @@ def test_arf_is_not_bounce() -> None:
 
 def ses(message: dict[str, object]) -> bytes:
     body = json.dumps({"Type": "Notification", "Message": json.dumps(message)}, indent=2)
-    return notice(body + "\n", sender="SES <no-reply@sns.amazonaws.com>", subject="AWS Notification Message")
+    return notice(
+        body + "\n", sender="SES <no-reply@sns.amazonaws.com>", subject="AWS Notification Message"
+    )
 
 
 SES_MAIL = {"messageId": "0100018e-ses-id-000000", "destination": ["kai@example.net"]}
@@ -448,7 +540,11 @@ def test_ses_bounce() -> None:
             "notificationType": "Bounce",
             "bounce": {
                 "bouncedRecipients": [
-                    {"emailAddress": "kai@example.net", "status": "5.1.1", "diagnosticCode": "smtp; 550 5.1.1 unknown"}
+                    {
+                        "emailAddress": "kai@example.net",
+                        "status": "5.1.1",
+                        "diagnosticCode": "smtp; 550 5.1.1 unknown",
+                    }
                 ]
             },
             "mail": SES_MAIL,
@@ -469,7 +565,10 @@ def test_ses_complaint() -> None:
     raw = ses(
         {
             "notificationType": "Complaint",
-            "complaint": {"complainedRecipients": [{"emailAddress": "kai@example.net"}], "complaintFeedbackType": "abuse"},
+            "complaint": {
+                "complainedRecipients": [{"emailAddress": "kai@example.net"}],
+                "complaintFeedbackType": "abuse",
+            },
             "mail": SES_MAIL,
         }
     )
@@ -481,7 +580,10 @@ def test_ses_delivery() -> None:
     raw = ses(
         {
             "notificationType": "Delivery",
-            "delivery": {"recipients": ["kai@example.net"], "smtpResponse": "250 2.6.0 Message received"},
+            "delivery": {
+                "recipients": ["kai@example.net"],
+                "smtpResponse": "250 2.6.0 Message received",
+            },
             "mail": SES_MAIL,
         }
     )
@@ -509,7 +611,17 @@ I am out of the office until Monday and will read your message then.
         ("", "=?utf-8?q?R=C3=A9ponse_automatique?= : Spring news"),
         ("", "=?utf-8?b?UmVzcHVlc3RhIGF1dG9tw6F0aWNh?=: Spring news"),
     ],
-    ids=["auto-submitted", "x-autoreply", "x-autorespond", "precedence", "en", "en-2", "de", "fr", "es"],
+    ids=[
+        "auto-submitted",
+        "x-autoreply",
+        "x-autorespond",
+        "precedence",
+        "en",
+        "en-2",
+        "de",
+        "fr",
+        "es",
+    ],
 )
 def test_auto_reply_kind(extra: str, subject: str) -> None:
     raw = notice(VACATION, sender="Kai <kai@example.net>", subject=subject, extra=extra)
@@ -528,11 +640,17 @@ def test_auto_reply_message_id_from_in_reply_to() -> None:
 
 
 def test_auto_submitted_bounce_stays_bounce() -> None:
-    raw = notice(EXIM, sender="Mail Delivery System <Mailer-Daemon@mx.example.org>", extra="Auto-Submitted: auto-replied\n")
+    raw = notice(
+        EXIM,
+        sender="Mail Delivery System <Mailer-Daemon@mx.example.org>",
+        extra="Auto-Submitted: auto-replied\n",
+    )
     bounce = bouncekit.parse(raw)
     assert (bounce.kind, len(bounce.recipients)) == (BounceKind.NON_STANDARD, 2)
 
 
 def test_auto_submitted_no_is_not_auto_reply() -> None:
-    raw = notice("Hello\n", sender="Kai <kai@example.net>", subject="Hello", extra="Auto-Submitted: no\n")
+    raw = notice(
+        "Hello\n", sender="Kai <kai@example.net>", subject="Hello", extra="Auto-Submitted: no\n"
+    )
     assert bouncekit.parse(raw).kind is BounceKind.NOT_BOUNCE

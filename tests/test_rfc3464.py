@@ -365,7 +365,9 @@ def test_group_without_recipient_is_defect() -> None:
 def test_group_without_recipient_takes_returned_to() -> None:
     body = "Reporting-MTA: dns; mx.example.org\n\nAction: failed\nStatus: 5.1.1\n"
     bounce = bouncekit.parse(make_dsn(body))
-    assert [(r.address, str(r.status)) for r in bounce.recipients] == [("alice@example.net", "5.1.1")]
+    assert [(r.address, str(r.status)) for r in bounce.recipients] == [
+        ("alice@example.net", "5.1.1")
+    ]
 
 
 def test_broken_boundary_is_salvaged() -> None:

@@ -70,7 +70,9 @@ class DsnWriter:
     markers: tuple[str, ...] = ()
 
 
-_SENDMAIL_BLOCK = (r"-{3,}\s*the following addresses? ha(?:d|ve) (?:permanent fatal errors|delivery problems)",)
+_SENDMAIL_BLOCK = (
+    r"-{3,}\s*the following addresses? ha(?:d|ve) (?:permanent fatal errors|delivery problems)",
+)
 _SENDMAIL_END = (r"-{3,}\s*transcript of session follows", r"^\s*-{3,}\s*\S.*-{3,}\s*$")
 _EXIM_START = (r"following address(?:\(es\))? failed:?", r"^\s*failed:?$")
 _EXIM_END = (r"^-{3,}", r"^\s*-- ")
@@ -83,9 +85,16 @@ FORMATS: tuple[NoticeFormat, ...] = (
     ),
     NoticeFormat(
         name="qmail",
-        body=("this is the qmail-send program", "qmail-send", "i'm afraid i wasn't able to deliver"),
+        body=(
+            "this is the qmail-send program",
+            "qmail-send",
+            "i'm afraid i wasn't able to deliver",
+        ),
         block_start=(r"(?:deliver|send) your message to the following addresses",),
-        original=(r"^--- below this line is a copy of the message", r"^--- enclosed are the original headers"),
+        original=(
+            r"^--- below this line is a copy of the message",
+            r"^--- enclosed are the original headers",
+        ),
     ),
     NoticeFormat(
         name="postfix",
@@ -128,7 +137,10 @@ FORMATS: tuple[NoticeFormat, ...] = (
     ),
     NoticeFormat(
         name="office365",
-        body=("delivery has failed to these recipients", "your message to .* couldn't be delivered"),
+        body=(
+            "delivery has failed to these recipients",
+            "your message to .* couldn't be delivered",
+        ),
         block_start=(r"delivery has failed to these recipients",),
         block_end=(r"^diagnostic information for administrators",),
         original=(r"^original message headers:?",),
@@ -179,7 +191,11 @@ GENERIC = NoticeFormat(name="unknown")
 
 DSN_WRITERS: tuple[DsnWriter, ...] = (
     DsnWriter("postfix", field_prefixes=("x-postfix-",), markers=("(mail delivery system)",)),
-    DsnWriter("exchange", field_prefixes=("x-ms-exchange-", "x-msexch"), markers=("outlook.com", "exchange")),
+    DsnWriter(
+        "exchange",
+        field_prefixes=("x-ms-exchange-", "x-msexch"),
+        markers=("outlook.com", "exchange"),
+    ),
     DsnWriter("exim", field_prefixes=("x-exim-",)),
     DsnWriter("sendmail", field_prefixes=("x-sendmail-",), markers=("mail delivery subsystem",)),
     DsnWriter("amazonses", markers=("amazonses.com",)),

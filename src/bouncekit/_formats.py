@@ -25,6 +25,7 @@ they reach the same mailbox and must not be counted as failures.
 
 from __future__ import annotations
 
+import contextlib
 import email.header
 import email.parser
 import email.policy
@@ -36,8 +37,8 @@ from email.message import Message
 
 import attrs
 
-from bouncekit._format_table import DSN_WRITERS, FORMATS, GENERIC, NoticeFormat
 from bouncekit._address import find_addresses, normalize_address
+from bouncekit._format_table import DSN_WRITERS, FORMATS, GENERIC, NoticeFormat
 from bouncekit._message import RETURNED_TYPES, headers_of, normalize_message_id, returned_headers
 from bouncekit._model import (
     Action,
@@ -92,9 +93,11 @@ _ORIGINAL_MARKERS = tuple(
         r".*\bcopy of the (?:original )?message(?:'s)? headers?\b.*",
         r".*\bbelow is a copy of the original message\b.*",
         r"^message headers follow\b.*",
-        r"^[-=_* ]*(?:unsent|returned|undelivered|original|rejected|bounced|failed) (?:message|mail|e-?mail)"
-        r"(?:'s)?(?: headers?)?(?: (?:follows?|below|is following))?[-=_*:. ]*$",
-        r"^[-= ]*(?:the )?(?:text|headers?) of (?:the|your) (?:original |returned )?message(?: follows)?\b.*",
+        r"^[-=_* ]*(?:unsent|returned|undelivered|original|rejected|bounced|failed)"
+        r" (?:message|mail|e-?mail)(?:'s)?(?: headers?)?(?: (?:follows?|below|is following))?"
+        r"[-=_*:. ]*$",
+        r"^[-= ]*(?:the )?(?:text|headers?) of (?:the|your) (?:original |returned )?message"
+        r"(?: follows)?\b.*",
         r"^original message headers:?$",
         r"^[-= ]*message text follows\b.*",
     )
@@ -102,7 +105,9 @@ _ORIGINAL_MARKERS = tuple(
 
 # A header field line of a quoted message.
 _HEADER_LINE = re.compile(r"^[!-9;-~]+:")
-_QUOTED_MESSAGE_ID = re.compile(r"^[> \t]*Message-ID:[ \t]*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE)
+_QUOTED_MESSAGE_ID = re.compile(
+    r"^[> \t]*Message-ID:[ \t]*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE
+)
 # Lines that start a quoted header block even after text.
 _HEADER_START = re.compile(
     r"^(?:received|return-path|message-id|from|to|subject|date|x-[\w-]+|mime-version|"
@@ -111,7 +116,9 @@ _HEADER_START = re.compile(
 )
 # The fields a copy of a message starts with when it is quoted whole. A
 # forwarded notice starts with From/Date/To instead, so those do not count.
-_TRACE_START = re.compile(r"^(?:received|return-path|delivered-to|dkim-signature|x-[\w-]+):", re.IGNORECASE)
+_TRACE_START = re.compile(
+    r"^(?:received|return-path|delivered-to|dkim-signature|x-[\w-]+):", re.IGNORECASE
+)
 # A line that names a failed address first: "<a@b>:", "a@b", '"a@b":', "-- a@b",
 # "* a@b", ">>> a@b <a@b>", "a@b<mailto:a@b>", "a@b: 550 ...".
 _ADDRESS_FIRST = re.compile(
@@ -128,8 +135,9 @@ _SYSTEM_LOCAL_PARTS = frozenset(
     {"mailer-daemon", "postmaster", "root", "abuse", "noreply", "no-reply", "mail-daemon", "daemon"}
 )
 _TEMPORARY = re.compile(
-    r"\b(?:temporar(?:y|ily)|will (?:be )?retr(?:y|ied)|still trying|delayed|not yet been delivered|"
-    r"will continue|warning: message|retry timeout exceeded|retry time not reached|host not reachable)",
+    r"\b(?:temporar(?:y|ily)|will (?:be )?retr(?:y|ied)|still trying|delayed|"
+    r"not yet been delivered|will continue|warning: message|retry timeout exceeded|"
+    r"retry time not reached|host not reachable)",
     re.IGNORECASE,
 )
 
@@ -165,7 +173,10 @@ def _text_parts(message: Message) -> list[Message]:
 
 def _is_attachment(part: Message) -> bool:
     disposition = str(part.get("Content-Disposition", "")).lower()
-    return disposition.startswith("attachment") and part.get_content_subtype() not in ("plain", "html")
+    return disposition.startswith("attachment") and part.get_content_subtype() not in (
+        "plain",
+        "html",
+    )
 
 
 def _notice_texts(message: Message) -> list[str]:
@@ -189,10 +200,8 @@ def _decoded_subject(headers: Headers) -> str:
     """Return the lower-cased ``Subject`` with RFC 2047 encoded words decoded."""
     value = repair_text(headers.get("Subject") or "")
     if "=?" in value:
-        try:
+        with contextlib.suppress(ValueError, LookupError, UnicodeDecodeError):
             value = str(email.header.make_header(email.header.decode_header(value)))
-        except (ValueError, LookupError, UnicodeDecodeError):
-            pass
     return value.lower()
 
 
@@ -241,7 +250,9 @@ def _split_original(text: str, extra: Sequence[re.Pattern[str]]) -> tuple[str, s
 
 
 def _is_header_run(lines: Sequence[str]) -> bool:
-    return len(lines) == 3 and all(_HEADER_LINE.match(line) or line[:1] in (" ", "\t") for line in lines)
+    return len(lines) == 3 and all(
+        _HEADER_LINE.match(line) or line[:1] in (" ", "\t") for line in lines
+    )
 
 
 def _quoted_headers(text: str) -> Headers:
@@ -254,8 +265,12 @@ def _quoted_headers(text: str) -> Headers:
     block. The ``Message-ID`` is looked for in the whole quoted text when the
     block has none, since it is what a sender needs most.
     """
-    lines = [line[1:].removeprefix(" ") if line.startswith(">") else line for line in text.split("\n")]
-    start = next((i for i, line in enumerate(lines[:60]) if _HEADER_START.match(line.lstrip())), None)
+    lines = [
+        line[1:].removeprefix(" ") if line.startswith(">") else line for line in text.split("\n")
+    ]
+    start = next(
+        (i for i, line in enumerate(lines[:60]) if _HEADER_START.match(line.lstrip())), None
+    )
     if start is None:
         return Headers()
     block: list[str] = []
@@ -266,7 +281,9 @@ def _quoted_headers(text: str) -> Headers:
             block.append(line)
         elif block:
             block.append(" " + line.strip())
-    parsed = email.parser.HeaderParser(policy=email.policy.compat32).parsestr("\n".join(block) + "\n\n")
+    parsed = email.parser.HeaderParser(policy=email.policy.compat32).parsestr(
+        "\n".join(block) + "\n\n"
+    )
     headers = headers_of(parsed)
     if "Message-ID" not in headers:
         found = _QUOTED_MESSAGE_ID.search(text)
@@ -410,7 +427,9 @@ def _recipient(address: str, diagnostic: str, notice_text: str, temporary: bool)
     )
 
 
-def _failed_recipients(notice: _Notice, fmt: NoticeFormat, notice_text: str, original: Headers) -> list[Recipient]:
+def _failed_recipients(
+    notice: _Notice, fmt: NoticeFormat, notice_text: str, original: Headers
+) -> list[Recipient]:
     block = _find_block(notice_text, fmt)
     temporary = bool(_TEMPORARY.search(notice_text))
     entries = _address_entries(block, fmt)
@@ -437,12 +456,16 @@ def _failed_recipients(notice: _Notice, fmt: NoticeFormat, notice_text: str, ori
     for entry in entries:
         diagnostic = _join_wrapped(entry.lines)
         if single and not diagnostic:
-            diagnostic = _join_wrapped(line for line in block.split("\n") if entry.address not in line)
+            diagnostic = _join_wrapped(
+                line for line in block.split("\n") if entry.address not in line
+            )
         recipients.append(_recipient(entry.address, diagnostic, whole, temporary))
     return recipients
 
 
-def _original_of(notice: _Notice, fmt: NoticeFormat, parts: Sequence[Message]) -> tuple[str, Headers]:
+def _original_of(
+    notice: _Notice, fmt: NoticeFormat, parts: Sequence[Message]
+) -> tuple[str, Headers]:
     """Return the notice text without the quoted original, and the original's headers."""
     extra = [re.compile(pattern, re.IGNORECASE) for pattern in fmt.original]
     text = _unquote(notice.text)
@@ -453,7 +476,11 @@ def _original_of(notice: _Notice, fmt: NoticeFormat, parts: Sequence[Message]) -
         candidates.append(returned_headers(returned))
         inner = returned.get_payload()
         inner = inner[0] if isinstance(inner, list) and inner else inner
-        if isinstance(inner, Message) and not inner.is_multipart() and "Message-ID" not in candidates[0]:
+        if (
+            isinstance(inner, Message)
+            and not inner.is_multipart()
+            and "Message-ID" not in candidates[0]
+        ):
             candidates.append(_quoted_headers(part_text(inner)))
     if quoted is not None:
         candidates.append(_quoted_headers(quoted))
@@ -509,15 +536,21 @@ def _complaint(message: Message, parts: Sequence[Message], base: Bounce) -> Boun
             addresses = find_addresses(headers.get("From") or "")
             feedback_type = "opt-out"
         elif "complaint about message" in (headers.get("Subject") or "").lower() and original:
-            addresses = find_addresses(original.get("X-HmXmrOriginalRecipient") or "") or _returned_to(original)
+            addresses = find_addresses(
+                original.get("X-HmXmrOriginalRecipient") or ""
+            ) or _returned_to(original)
             feedback_type = "abuse"
         else:
             return None
     else:
         fields = headers_of(report)
         feedback_type = (fields.get("Feedback-Type") or "other").strip().lower()
-        addresses = [a for value in fields.get_all("Original-Rcpt-To") for a in find_addresses(value)]
-        addresses = addresses or [a for value in fields.get_all("Removal-Recipient") for a in find_addresses(value)]
+        addresses = [
+            a for value in fields.get_all("Original-Rcpt-To") for a in find_addresses(value)
+        ]
+        addresses = addresses or [
+            a for value in fields.get_all("Removal-Recipient") for a in find_addresses(value)
+        ]
         addresses = addresses or _returned_to(original)
     recipients = tuple(Recipient(address=address) for address in dict.fromkeys(addresses))
     return attrs.evolve(
@@ -530,7 +563,13 @@ def _complaint(message: Message, parts: Sequence[Message], base: Bounce) -> Boun
 
 
 # RFC 3834 section 5 and the fields vacation programs set instead.
-_AUTO_REPLY_FIELDS = ("X-Autoreply", "X-Autorespond", "X-Autoresponder", "X-Vacation", "X-AutoReply-From")
+_AUTO_REPLY_FIELDS = (
+    "X-Autoreply",
+    "X-Autorespond",
+    "X-Autoresponder",
+    "X-Vacation",
+    "X-AutoReply-From",
+)
 _AUTO_REPLY_SUBJECTS = (
     "auto:",
     "automatic reply",
@@ -578,7 +617,14 @@ def _is_auto_reply(headers: Headers) -> bool:
 
 # Evidence that a message is a failure notice whatever its layout: the sender
 # is a mail system, or the subject says delivery failed.
-_BOUNCE_SENDERS = ("mailer-daemon", "postmaster", "mail delivery", "mail.delivery", "mdaemon", "mail-daemon")
+_BOUNCE_SENDERS = (
+    "mailer-daemon",
+    "postmaster",
+    "mail delivery",
+    "mail.delivery",
+    "mdaemon",
+    "mail-daemon",
+)
 _BOUNCE_SUBJECTS = (
     "undeliver",
     "undelivered",
@@ -622,7 +668,9 @@ def _auto_reply(base: Bounce, message: Message) -> Bounce:
     original_id = base.original_message_id
     if original_id is None:
         original_id = normalize_message_id(base.headers.get("In-Reply-To"))
-    return attrs.evolve(base, kind=BounceKind.AUTO_REPLY, format="rfc3834", original_message_id=original_id)
+    return attrs.evolve(
+        base, kind=BounceKind.AUTO_REPLY, format="rfc3834", original_message_id=original_id
+    )
 
 
 def _non_standard(message: Message, parts: Sequence[Message], base: Bounce) -> Bounce:
@@ -641,7 +689,11 @@ def _non_standard(message: Message, parts: Sequence[Message], base: Bounce) -> B
     if not recipients:
         if _is_auto_reply(base.headers):
             return _auto_reply(base, message)
-        return attrs.evolve(base, original_headers=original, original_message_id=normalize_message_id(original.get("Message-ID")))
+        return attrs.evolve(
+            base,
+            original_headers=original,
+            original_message_id=normalize_message_id(original.get("Message-ID")),
+        )
     return attrs.evolve(
         base,
         kind=BounceKind.NON_STANDARD,
@@ -673,8 +725,12 @@ def _amazon_ses(notice: _Notice, base: Bounce) -> Bounce | None:
         return None
     if not isinstance(data, dict) or not isinstance(mail, dict):
         return None
-    message_id = normalize_message_id(str(mail.get("messageId") or "")) if mail.get("messageId") else None
-    original = Headers(tuple((str(h.get("name")), str(h.get("value"))) for h in mail.get("headers") or ()))
+    message_id = (
+        normalize_message_id(str(mail.get("messageId") or "")) if mail.get("messageId") else None
+    )
+    original = Headers(
+        tuple((str(h.get("name")), str(h.get("value"))) for h in mail.get("headers") or ())
+    )
     recipients: list[Recipient] = []
     feedback_type = None
     bounce_kind = BounceKind.NON_STANDARD
@@ -697,7 +753,10 @@ def _amazon_ses(notice: _Notice, base: Bounce) -> Bounce | None:
         complaint = data.get("complaint") or {}
         bounce_kind = BounceKind.COMPLAINT
         feedback_type = str(complaint.get("complaintFeedbackType") or "abuse")
-        recipients = [Recipient(address=str(item.get("emailAddress") or "")) for item in complaint.get("complainedRecipients") or ()]
+        recipients = [
+            Recipient(address=str(item.get("emailAddress") or ""))
+            for item in complaint.get("complainedRecipients") or ()
+        ]
     elif kind == "delivery":
         delivery = data.get("delivery") or {}
         response = str(delivery.get("smtpResponse") or "") or None
@@ -725,7 +784,7 @@ def _amazon_ses(notice: _Notice, base: Bounce) -> Bounce | None:
 
 
 def _dsn_without_recipients(message: Message, parts: Sequence[Message], base: Bounce) -> Bounce:
-    """Take the recipients of a DSN with an empty recipient block from its text or returned message."""
+    """Take the recipients of a DSN with an empty recipient block from its text or original."""
     notice = _read_notice(message, base.headers)
     fmt = next((f for f in FORMATS if _matches(f, notice)), GENERIC)
     notice_text, original = _original_of(notice, fmt, parts)
@@ -737,9 +796,16 @@ def _dsn_without_recipients(message: Message, parts: Sequence[Message], base: Bo
     groups = base.delivery_status.recipients if base.delivery_status else ()
     if len(groups) == len(recipients):
         # The groups lost only their address: keep what they do say.
-        recipients = [_from_group(recipient, group) for recipient, group in zip(recipients, groups, strict=True)]
+        recipients = [
+            _from_group(recipient, group)
+            for recipient, group in zip(recipients, groups, strict=True)
+        ]
     defects = tuple(d for d in base.defects if d.code != "no-recipients")
-    defects += (Defect("recipients-from-text", "the DSN names no recipient; it was read from the notice text"),)
+    defects += (
+        Defect(
+            "recipients-from-text", "the DSN names no recipient; it was read from the notice text"
+        ),
+    )
     return attrs.evolve(base, recipients=tuple(recipients), defects=defects)
 
 
@@ -771,7 +837,9 @@ def dsn_format_name(headers: Headers, status: DeliveryStatus | None) -> str:
         names += [name.lower() for name, _ in status.message.extensions]
         for group in status.recipients:
             names += [name.lower() for name, _ in group.extensions]
-        reporting = status.message.reporting_mta.value.lower() if status.message.reporting_mta else ""
+        reporting = (
+            status.message.reporting_mta.value.lower() if status.message.reporting_mta else ""
+        )
     else:
         reporting = ""
     sender = (headers.get("From") or "").lower()
@@ -800,12 +868,16 @@ def complete_bounce(message: Message, parts: Sequence[Message], base: Bounce) ->
     if not base.recipients:
         base = _dsn_without_recipients(message, parts, base)
     if any(recipient.status is None for recipient in base.recipients):
-        base = attrs.evolve(base, recipients=tuple(_with_class(recipient) for recipient in base.recipients))
+        base = attrs.evolve(
+            base, recipients=tuple(_with_class(recipient) for recipient in base.recipients)
+        )
     if "Message-ID" not in base.original_headers:
         notice = _read_notice(message, base.headers)
         _, original = _original_of(notice, GENERIC, parts)
         if "Message-ID" in original:
             base = attrs.evolve(
-                base, original_headers=original, original_message_id=normalize_message_id(original.get("Message-ID"))
+                base,
+                original_headers=original,
+                original_message_id=normalize_message_id(original.get("Message-ID")),
             )
     return attrs.evolve(base, format=dsn_format_name(base.headers, base.delivery_status))
