@@ -654,3 +654,18 @@ def test_auto_submitted_no_is_not_auto_reply() -> None:
         "Hello\n", sender="Kai <kai@example.net>", subject="Hello", extra="Auto-Submitted: no\n"
     )
     assert bouncekit.parse(raw).kind is BounceKind.NOT_BOUNCE
+
+
+def test_arf_forwarded_as_attachment() -> None:
+    raw = (
+        "From: postmaster@isp.example.net\nTo: abuse@example.com\nSubject: Fwd: Abuse report\n"
+        'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="W"\n\n'
+        "--W\nContent-Type: text/plain\n\nForwarded report.\n\n"
+        f"--W\nContent-Type: message/rfc822\n\n{ARF}\n--W--\n"
+    ).encode()
+    bounce = bouncekit.parse(raw)
+    assert (bounce.kind, [r.address for r in bounce.recipients], bounce.original_message_id) == (
+        BounceKind.COMPLAINT,
+        ["kai@example.net"],
+        "<spring-42.kai@example.com>",
+    )

@@ -232,8 +232,8 @@ def _split_original(text: str, extra: Sequence[re.Pattern[str]]) -> tuple[str, s
     """
     Split *text* at the marker line before the quoted original message.
 
-    With no marker line, a run of header fields (``Received:``, ``From:`` and
-    the like, three lines at least) starts the quoted original.
+    With no marker line, a run of four header lines that starts with a trace
+    field such as ``Received:`` starts the quoted original.
     """
     lines = text.split("\n")
     markers = (*extra, *_ORIGINAL_MARKERS)
@@ -300,6 +300,7 @@ def _join_wrapped(lines: Iterable[str]) -> str:
 def _find_block(text: str, fmt: NoticeFormat) -> str:
     lines = text.split("\n")
     start = 0
+    first_end = 0
     if fmt.block_start:
         starts = [re.compile(pattern, re.IGNORECASE) for pattern in fmt.block_start]
         for index, line in enumerate(lines):
@@ -307,12 +308,12 @@ def _find_block(text: str, fmt: NoticeFormat) -> str:
             if found is not None:
                 # Keep what follows the marker on its line: "did not reach: a@b".
                 lines[index] = line[found.end() :]
-                start = index
+                start, first_end = index, index + 1
                 break
     end = len(lines)
     if fmt.block_end:
         ends = [re.compile(pattern, re.IGNORECASE) for pattern in fmt.block_end]
-        for index in range(start, len(lines)):
+        for index in range(first_end, len(lines)):
             if any(pattern.search(lines[index]) for pattern in ends):
                 end = index
                 break
@@ -515,14 +516,28 @@ def _disguised_originals(message: Message, parts: Sequence[Message]) -> list[Hea
     return found
 
 
-def _feedback_report(parts: Sequence[Message]) -> Message | None:
+def _feedback_report(parts: Sequence[Message]) -> tuple[Message, Sequence[Message]] | None:
+    """
+    Return the ARF report's fields and the parts it sits among.
+
+    A report forwarded inside a ``message/rfc822`` part is found one level down.
+    """
     for part in parts:
         if part.get_content_type() == _ARF_TYPE:
             payload = part.get_payload()
             if isinstance(payload, list) and payload and isinstance(payload[0], Message):
-                return payload[0]
+                return payload[0], parts
             text = part_text(part)
-            return email.parser.HeaderParser(policy=email.policy.compat32).parsestr(text.lstrip())
+            parser = email.parser.HeaderParser(policy=email.policy.compat32)
+            return parser.parsestr(text.lstrip()), parts
+    for part in parts:
+        payload = part.get_payload()
+        if part.get_content_type() == "message/rfc822" and isinstance(payload, list) and payload:
+            inner = payload[0]
+            if isinstance(inner, Message) and inner.is_multipart():
+                inner_parts = list(inner.walk())
+                if any(sub.get_content_type() == _ARF_TYPE for sub in inner_parts):
+                    return _feedback_report(inner_parts[1:])
     return None
 
 
@@ -543,7 +558,11 @@ def _complaint(message: Message, parts: Sequence[Message], base: Bounce) -> Boun
         else:
             return None
     else:
-        fields = headers_of(report)
+        report_fields, report_parts = report
+        if report_parts is not parts:
+            returned = [p for p in report_parts if p.get_content_type() in RETURNED_TYPES]
+            original = returned_headers(returned[0]) if returned else Headers()
+        fields = headers_of(report_fields)
         feedback_type = (fields.get("Feedback-Type") or "other").strip().lower()
         addresses = [
             a for value in fields.get_all("Original-Rcpt-To") for a in find_addresses(value)
@@ -557,6 +576,8 @@ def _complaint(message: Message, parts: Sequence[Message], base: Bounce) -> Boun
         base,
         kind=BounceKind.COMPLAINT,
         format="arf",
+        original_headers=original,
+        original_message_id=normalize_message_id(original.get("Message-ID")),
         recipients=recipients,
         feedback_type=feedback_type,
     )
