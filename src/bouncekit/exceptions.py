@@ -12,3 +12,4 @@ __all__ = ["BounceKitError"]
 
 class BounceKitError(Exception):
     """The root of every exception bouncekit raises."""
+
