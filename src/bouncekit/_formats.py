@@ -82,25 +82,28 @@ class _Notice:
 
 # Lines that come right before a quoted copy of the original message. They are
 # matched case-insensitively against a whole line with its ends stripped.
-_ORIGINAL_MARKERS = tuple(
-    re.compile(pattern, re.IGNORECASE)
-    for pattern in (
-        r"^[-=_* ]*(?:the )?original message(?: header[s]?)?(?: follows)?[-=_*.: ]*$",
-        r"^[-=_* ]*original message (?:follows|headers?)\b.*",
-        r".*\bthis is a copy of the message\b.*",
-        r".*\bbelow this line is a copy of the message\b.*",
-        r".*\bheaders? of the (?:original|returned) message\b.*",
-        r".*\bcopy of the (?:original )?message(?:'s)? headers?\b.*",
-        r".*\bbelow is a copy of the original message\b.*",
-        r"^message headers follow\b.*",
-        r"^[-=_* ]*(?:unsent|returned|undelivered|original|rejected|bounced|failed)"
-        r" (?:message|mail|e-?mail)(?:'s)?(?: headers?)?(?: (?:follows?|below|is following))?"
-        r"[-=_*:. ]*$",
-        r"^[-= ]*(?:the )?(?:text|headers?) of (?:the|your) (?:original |returned )?message"
-        r"(?: follows)?\b.*",
-        r"^original message headers:?$",
-        r"^[-= ]*message text follows\b.*",
-    )
+_ORIGINAL_MARKERS = re.compile(
+    "|".join(
+        f"(?:{pattern})"
+        for pattern in (
+            r"^[-=_* ]*(?:the )?original message(?: header[s]?)?(?: follows)?[-=_*.: ]*$",
+            r"^[-=_* ]*original message (?:follows|headers?)\b.*",
+            r".*\bthis is a copy of the message\b.*",
+            r".*\bbelow this line is a copy of the message\b.*",
+            r".*\bheaders? of the (?:original|returned) message\b.*",
+            r".*\bcopy of the (?:original )?message(?:'s)? headers?\b.*",
+            r".*\bbelow is a copy of the original message\b.*",
+            r"^message headers follow\b.*",
+            r"^[-=_* ]*(?:unsent|returned|undelivered|original|rejected|bounced|failed)"
+            r" (?:message|mail|e-?mail)(?:'s)?(?: headers?)?(?: (?:follows?|below|is following))?"
+            r"[-=_*:. ]*$",
+            r"^[-= ]*(?:the )?(?:text|headers?) of (?:the|your) (?:original |returned )?message"
+            r"(?: follows)?\b.*",
+            r"^original message headers:?$",
+            r"^[-= ]*message text follows\b.*",
+        )
+    ),
+    re.IGNORECASE,
 )
 
 # A header field line of a quoted message.
@@ -236,7 +239,7 @@ def _split_original(text: str, extra: Sequence[re.Pattern[str]]) -> tuple[str, s
     field such as ``Received:`` starts the quoted original.
     """
     lines = text.split("\n")
-    markers = (*extra, *_ORIGINAL_MARKERS)
+    markers = (*extra, _ORIGINAL_MARKERS)
     for index, line in enumerate(lines):
         stripped = line.strip()
         if not stripped or len(stripped) > 120:
@@ -273,18 +276,16 @@ def _quoted_headers(text: str) -> Headers:
     )
     if start is None:
         return Headers()
-    block: list[str] = []
+    fields: list[list[str]] = []
     for line in lines[start:]:
         if not line.strip():
             break
-        if _HEADER_LINE.match(line):
-            block.append(line)
-        elif block:
-            block.append(" " + line.strip())
-    parsed = email.parser.HeaderParser(policy=email.policy.compat32).parsestr(
-        "\n".join(block) + "\n\n"
-    )
-    headers = headers_of(parsed)
+        if _HEADER_LINE.match(line) and line[:1] not in (" ", "\t"):
+            name, _, value = line.partition(":")
+            fields.append([name.strip(), value.strip()])
+        elif fields:
+            fields[-1][1] = f"{fields[-1][1]} {line.strip()}".strip()
+    headers = Headers(tuple((name, repair_text(value)) for name, value in fields))
     if "Message-ID" not in headers:
         found = _QUOTED_MESSAGE_ID.search(text)
         if found:
@@ -532,9 +533,10 @@ def _feedback_report(parts: Sequence[Message]) -> tuple[Message, Sequence[Messag
             return parser.parsestr(text.lstrip()), parts
     for part in parts:
         payload = part.get_payload()
-        if part.get_content_type() == "message/rfc822" and isinstance(payload, list) and payload:
+        if isinstance(payload, list) and payload and part.get_content_type() == "message/rfc822":
             inner = payload[0]
-            if isinstance(inner, Message) and inner.is_multipart():
+            # Only a report is looked into, not every returned message.
+            if isinstance(inner, Message) and inner.get_content_type() == "multipart/report":
                 inner_parts = list(inner.walk())
                 if any(sub.get_content_type() == _ARF_TYPE for sub in inner_parts):
                     return _feedback_report(inner_parts[1:])
