@@ -218,6 +218,18 @@ Message details:
   From: news@example.com
 """
 
+OLD_SENDMAIL = f"""\
+   ----- Transcript of session follows -----
+550 mx.example.net (smtp)... 550 Host unknown
+554 <kai@example.net>... 550 Host unknown (Authoritative answer from name server)
+While talking to mx.example.org:
+>>> RCPT To:<zoe@example.org>
+<<< 550 No such user here
+550 <zoe@example.org>... User unknown
+
+   ----- Unsent message follows -----
+{ORIGINAL}"""
+
 TEXT_SAMPLES = [
     # (name, body, sender, subject, expected format, [(address, status, reply code)])
     (
@@ -251,6 +263,14 @@ TEXT_SAMPLES = [
         "Returned mail",
         "sendmail",
         [("kai@example.net", "5.2.2", "552")],
+    ),
+    (
+        "old-sendmail",
+        OLD_SENDMAIL,
+        "Mail Delivery Subsystem <MAILER-DAEMON@mx.example.org>",
+        "Returned mail: Host unknown",
+        "sendmail",
+        [("kai@example.net", "5.0.0", "554"), ("zoe@example.org", "5.0.0", "550")],
     ),
     (
         "gmail",

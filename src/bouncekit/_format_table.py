@@ -119,6 +119,15 @@ FORMATS: tuple[NoticeFormat, ...] = (
         block_end=_EXIM_END,
     ),
     NoticeFormat(
+        # Old sendmail (V5 and relatives) lists no addresses, only a transcript
+        # whose "554 <address>... reason" lines name each failed recipient.
+        name="sendmail",
+        body=("----- unsent message follows -----",),
+        address_line=r"^\s*[45]\d\d <(?P<address>[^<>\s]+@[^<>\s]+)>\.\.\.",
+        block_start=(r"-{3,}\s*transcript of session follows",),
+        block_end=(r"-{3,}\s*unsent message follows",),
+    ),
+    NoticeFormat(
         name="sendmail",
         body=("----- the following addresses had", "----- transcript of session follows"),
         block_start=_SENDMAIL_BLOCK,

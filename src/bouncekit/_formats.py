@@ -335,7 +335,10 @@ def _address_entries(block: str, fmt: NoticeFormat) -> list[_Entry]:
         found = pattern.match(line) if fmt.address_line is None else pattern.search(line)
         if found is not None and "@" in found["address"]:
             address = found["address"].strip("<>\"' ")
-            entries.append((address, [line[found.end() :].lstrip(":;,.- \t")]))
+            # A declared pattern may match mid-line, after the reply code:
+            # then the whole line is the diagnostic.
+            rest = line[found.end() :] if fmt.address_line is None else line
+            entries.append((address, [rest.lstrip(":;,.- \t")]))
         elif entries:
             entries[-1][1].append(line)
     merged: dict[str, list[str]] = {}
