@@ -4,8 +4,8 @@ Failure notices that are not RFC 3464 reports, ARF complaints and auto-replies.
 Each mail server lays out its own failure notice: a sentence, a list of
 failed addresses with the remote server's reply under each, and a copy of the
 original message after a marker line. The layouts differ in their wording,
-not in their shape, so each one is a :class:`NoticeFormat` declaration (in
-``_format_table``) and this module holds the machinery they share:
+not in their shape. So each one is a :class:`NoticeFormat` declaration (in
+``_format_table``), and this module contains the machinery they share:
 
 1. The notice text is the first text part (HTML reduced to text when there is
    no plain part) up to the marker line before the quoted original message.
@@ -14,8 +14,8 @@ not in their shape, so each one is a :class:`NoticeFormat` declaration (in
    substring tests.
 3. Recipients are the addresses that start a line inside the failure block;
    the lines under an address, up to the next one, are its diagnostic. Failing
-   that, the addresses written anywhere in the block, then the
-   ``X-Failed-Recipients`` field, then the returned message's ``To``.
+   that, the ``X-Failed-Recipients`` field, then the addresses written anywhere
+   in the block, then the returned message's ``To``.
 4. Status and reply codes come from the diagnostic with its wrapped lines
    joined, then from the whole notice.
 
@@ -437,6 +437,7 @@ def _failed_recipients(
 ) -> list[Recipient]:
     block = _find_block(notice_text, fmt)
     temporary = bool(_TEMPORARY.search(notice_text))
+
     entries = _address_entries(block, fmt)
     listed = [
         address
@@ -454,6 +455,7 @@ def _failed_recipients(
         entries = [_Entry(address, ()) for address in _text_addresses(block, own)]
     if not entries:
         entries = [_Entry(address, ()) for address in _returned_to(original)]
+
     # The notice's own text speaks for its only recipient, not for each of several.
     single = len(entries) == 1
     whole = _join_wrapped([notice_text]) if single else ""
@@ -642,7 +644,7 @@ def _is_auto_reply(headers: Headers) -> bool:
 
 
 # Evidence that a message is a failure notice whatever its layout: the sender
-# is a mail system, or the subject says delivery failed.
+# is a mail system, or the subject reports a delivery failure.
 _BOUNCE_SENDERS = (
     "mailer-daemon",
     "postmaster",
@@ -821,7 +823,7 @@ def _dsn_without_recipients(message: Message, parts: Sequence[Message], base: Bo
         return base
     groups = base.delivery_status.recipients if base.delivery_status else ()
     if len(groups) == len(recipients):
-        # The groups lost only their address: keep what they do say.
+        # The groups lost only their address, so their other fields still count.
         recipients = [
             _from_group(recipient, group)
             for recipient, group in zip(recipients, groups, strict=True)
@@ -881,10 +883,10 @@ def complete_bounce(message: Message, parts: Sequence[Message], base: Bounce) ->
     """
     Finish what the RFC 3464 parser returned.
 
-    A message with an ARF part becomes a complaint; one with no DSN part is
-    read as a mail server's own notice or an auto-reply; a DSN that names no
-    recipient gets them from its text or returned message; a DSN is named
-    after the MTA that wrote it.
+    A message with an ARF part becomes a complaint. One with no DSN part is
+    read as a mail server's own notice or an auto-reply. A DSN that names no
+    recipient gets them from its text or returned message, and every DSN is
+    named after the MTA that wrote it.
     """
     complaint = _complaint(message, parts, base)
     if complaint is not None:
