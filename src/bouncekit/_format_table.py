@@ -84,6 +84,65 @@ FORMATS: tuple[NoticeFormat, ...] = (
         layout="ses-json",
     ),
     NoticeFormat(
+        name="yahoo",
+        body=("sorry, we were unable to deliver your message to the following address",),
+        block_start=(r"unable to deliver your message to the following address",),
+    ),
+    NoticeFormat(
+        name="googlegroups",
+        senders=("googlemail.com", "google.com"),
+        body=("groups.google.com", "google groups", "google グループ"),
+    ),
+    NoticeFormat(
+        name="amazonworkmail",
+        body=("an error occurred while trying to deliver the mail to the following recipients",),
+        block_start=(r"deliver the mail to the following recipients",),
+        block_end=(r"^\s*technical report:",),
+    ),
+    NoticeFormat(
+        name="mfilter",
+        body=("m-filter", "-------server message"),
+        block_end=(r"^-{3,}server message",),
+    ),
+    NoticeFormat(
+        name="notes",
+        body=("------- failure reasons",),
+        block_start=(r"-{3,}\s*failure reasons",),
+        block_end=(r"-{3,}\s*returned message",),
+        original=(r"^-{3,}\s*returned message\s*-{3,}$",),
+    ),
+    NoticeFormat(
+        name="mailfoundry",
+        body=("delivery failed for the following reason",),
+        block_start=(r"unable to deliver message to:",),
+    ),
+    NoticeFormat(
+        name="mailmarshal",
+        body=("the following recipients were affected",),
+        block_start=(r"the following recipients were affected",),
+    ),
+    NoticeFormat(
+        name="interscanmss",
+        body=("sent <<< rcpt to:",),
+        address_line=r"rcpt to:\s*<(?P<address>[^<>\s]+@[^<>\s]+)>",
+    ),
+    NoticeFormat(
+        name="mimecast",
+        body=("the problem appears to be :",),
+        block_start=(r"could not be delivered:|addressed to email address :",),
+        block_end=(r"^\s*the problem appears to be",),
+    ),
+    NoticeFormat(
+        name="biglobe",
+        senders=("biglobe.ne.jp",),
+        block_start=(r"-{3,}\s*the following addresses had delivery problems",),
+        block_end=(r"-{3,}\s*non-delivered information",),
+    ),
+    NoticeFormat(
+        name="ezweb",
+        senders=("ezweb.ne.jp",),
+    ),
+    NoticeFormat(
         name="qmail",
         body=(
             "this is the qmail-send program",
