@@ -171,6 +171,27 @@ FORMATS: tuple[NoticeFormat, ...] = (
         block_start=(r"following list of recipients",),
         block_end=(r"below is a copy of the original message",),
     ),
+    NoticeFormat(name="gmx", senders=("gmx.",), block_start=_EXIM_START, block_end=_EXIM_END),
+    NoticeFormat(name="mailru", senders=("mail.ru",), block_start=_EXIM_START, block_end=_EXIM_END),
+    NoticeFormat(name="zoho", senders=("zoho",), block_start=_EXIM_START, block_end=_EXIM_END),
+    NoticeFormat(
+        name="einsundeins",
+        senders=("kundenserver", "1und1", "1and1"),
+        block_start=(r"following address failed:?",),
+    ),
+    NoticeFormat(
+        name="mxlogic",
+        senders=("mxl",),
+        body=("this message was created automatically by mail delivery software",),
+        block_start=_EXIM_START,
+        block_end=_EXIM_END,
+    ),
+    NoticeFormat(
+        name="activehunter",
+        fields=("X-AHMAILID",),
+        block_start=_SENDMAIL_BLOCK,
+        block_end=_SENDMAIL_END,
+    ),
     NoticeFormat(
         name="exim",
         body=("this message was created automatically by mail delivery software",),
