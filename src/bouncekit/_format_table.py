@@ -139,10 +139,6 @@ FORMATS: tuple[NoticeFormat, ...] = (
         block_end=(r"-{3,}\s*non-delivered information",),
     ),
     NoticeFormat(
-        name="ezweb",
-        senders=("ezweb.ne.jp",),
-    ),
-    NoticeFormat(
         name="qmail",
         body=(
             "this is the qmail-send program",
@@ -239,6 +235,11 @@ FORMATS: tuple[NoticeFormat, ...] = (
         senders=("dion.ne.jp", "ezweb.ne.jp", "au.com"),
         body=("could not be delivered to:",),
         block_start=(r"could not be delivered to:",),
+    ),
+    NoticeFormat(
+        # After "kddi", whose notices come from the same domains.
+        name="ezweb",
+        senders=("ezweb.ne.jp",),
     ),
     NoticeFormat(
         name="verizon",
