@@ -28,8 +28,8 @@ def typing(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """Check the code with ruff."""
     session.install("ruff")
-    session.run("ruff", "check", "src", "tests", "benchmarks", "noxfile.py")
-    session.run("ruff", "format", "--check", "src", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "check", "src", "tests", "benchmarks", "docs/conf.py", "noxfile.py")
+    session.run("ruff", "format", "--check", "src", "tests", "benchmarks", "docs/conf.py", "noxfile.py")
 
 
 @nox.session(python="3.11")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import bouncekit
 from sphinx.ext.napoleon import _process_docstring as _napoleon_process_docstring
+
+import bouncekit
 
 project = "bouncekit"
 author = "bouncekit developers"
-copyright = "2026, bouncekit developers"  # noqa: A001 - the name Sphinx reads
+copyright = "2026, bouncekit developers"
 release = bouncekit.__version__
 version = ".".join(release.split(".")[:2])
 
@@ -49,7 +50,7 @@ html_theme = "furo"
 html_title = f"bouncekit {release}"
 
 
-def _skip_inline_types(app, what, name, obj, options, lines):  # type: ignore[no-untyped-def]
+def _skip_inline_types(app, what, name, obj, options, lines):  # type: ignore[no-untyped-def]  # noqa: PLR0917
     if what not in ("attribute", "data", "property"):
         _napoleon_process_docstring(app, what, name, obj, options, lines)
 
