@@ -2,7 +2,7 @@
 Measure the throughput of ``bouncekit.parse`` against the standard library's parser.
 
 Every file under the corpus folder is read as one message, and the corpus is
-repeated until a round holds at least ``--min-messages`` messages. Each round
+repeated until a round contains at least ``--min-messages`` messages. Each round
 parses every message once with ``email.message_from_bytes`` (``compat32``
 policy, the parser that bouncekit itself runs first) and once with
 ``bouncekit.parse``. The two parsers take turns on each pass over the corpus,
