@@ -57,10 +57,7 @@ def test_all_sorted() -> None:
 
 
 def test_exceptions_documented() -> None:
-    paths = documented_paths()
-    missing = [
-        name
-        for name in bouncekit.exceptions.__all__
-        if f"bouncekit.exceptions.{name}" not in paths and f"bouncekit.{name}" not in paths
-    ]
-    assert missing == [], f"exceptions not in docs/api.md: {missing}"
+    text = API_PAGE.read_text(encoding="utf-8")
+    # The module directive with :members: lists every exception that the
+    # module's __all__ names, and any new one with it.
+    assert re.search(r"^\.\. automodule:: bouncekit\.exceptions\n\s+:members:", text, re.M)
