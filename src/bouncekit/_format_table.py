@@ -287,6 +287,8 @@ DSN_WRITERS: tuple[DsnWriter, ...] = (
         markers=("outlook.com", "exchange"),
     ),
     DsnWriter("exim", field_prefixes=("x-exim-",)),
+    # Gmail signs its reports "Mail Delivery Subsystem" as Sendmail does.
+    DsnWriter("gmail", markers=("googlemail.com", "@google.com")),
     DsnWriter("sendmail", field_prefixes=("x-sendmail-",), markers=("mail delivery subsystem",)),
     DsnWriter("amazonses", markers=("amazonses.com",)),
 )
