@@ -29,6 +29,7 @@ import contextlib
 import email.header
 import email.parser
 import email.policy
+import functools
 import html
 import json
 import re
@@ -81,30 +82,56 @@ class _Notice:
 
 
 # Lines that come right before a quoted copy of the original message. They are
-# matched case-insensitively against a whole line with its ends stripped.
-_ORIGINAL_MARKERS = re.compile(
-    "|".join(
-        f"(?:{pattern})"
-        for pattern in (
-            r"^[-=_* ]*(?:the )?original message(?: header[s]?)?(?: follows)?[-=_*.: ]*$",
-            r"^[-=_* ]*original message (?:follows|headers?)\b.*",
-            r".*\bthis is a copy of the message\b.*",
-            r".*\bbelow this line is a copy of the message\b.*",
-            r".*\bheaders? of the (?:original|returned) message\b.*",
-            r".*\bcopy of the (?:original )?message(?:'s)? headers?\b.*",
-            r".*\bbelow is a copy of the original message\b.*",
-            r"^message headers follow\b.*",
-            r"^[-=_* ]*(?:unsent|returned|undelivered|original|rejected|bounced|failed)"
-            r" (?:message|mail|e-?mail)(?:'s)?(?: headers?)?(?: (?:follows?|below|is following))?"
-            r"[-=_*:. ]*$",
-            r"^[-= ]*(?:the )?(?:text|headers?) of (?:the|your) (?:original |returned )?message"
-            r"(?: follows)?\b.*",
-            r"^original message headers:?$",
-            r"^[-= ]*message text follows\b.*",
-        )
-    ),
-    re.IGNORECASE,
+# searched case-insensitively in each line with its ends stripped.
+_ORIGINAL_PATTERNS = (
+    r"^[-=_* ]*(?:the )?original message(?: header[s]?)?(?: follows)?[-=_*.: ]*$",
+    r"^[-=_* ]*original message (?:follows|headers?)\b",
+    r"\bthis is a copy of the message\b",
+    r"\bbelow this line is a copy of the message\b",
+    r"\bheaders? of the (?:original|returned) message\b",
+    r"\bcopy of the (?:original )?message(?:'s)? headers?\b",
+    r"\bbelow is a copy of the original message\b",
+    r"^message headers follow\b",
+    r"^[-=_* ]*(?:unsent|returned|undelivered|original|rejected|bounced|failed)"
+    r" (?:message|mail|e-?mail)(?:'s)?(?: headers?)?(?: (?:follows?|below|is following))?"
+    r"[-=_*:. ]*$",
+    r"^[-= ]*(?:the )?(?:text|headers?) of (?:the|your) (?:original |returned )?message"
+    r"(?: follows)?\b",
+    r"^original message headers:?$",
+    r"^[-= ]*message text follows\b",
 )
+
+
+@functools.lru_cache(maxsize=64)
+def _line_pattern(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    """
+    Compile line *patterns* into at most two patterns, so a text is scanned twice at most.
+
+    A pattern anchored with ``^`` or ``$`` is anchored to a line with its
+    surrounding blanks. Any other pattern may match anywhere in a line; those
+    are searched apart, because a line-start prefix would make the engine
+    rescan every line once per pattern.
+    """
+    anchored = []
+    floating = []
+    for pattern in patterns:
+        if pattern.startswith("^"):
+            pattern = r"^[ \t]*" + pattern[1:]
+            if pattern.endswith("$"):
+                pattern = pattern[:-1] + r"[ \t]*$"
+            anchored.append(f"(?:{pattern})")
+        else:
+            floating.append(f"(?:{pattern})")
+    flags = re.IGNORECASE | re.MULTILINE
+    return tuple(re.compile("|".join(group), flags) for group in (anchored, floating) if group)
+
+
+def _first_match(text: str, patterns: Sequence[re.Pattern[str]]) -> re.Match[str] | None:
+    found = [match for match in (pattern.search(text) for pattern in patterns) if match]
+    return min(found, key=lambda match: match.start()) if found else None
+
+
+_ORIGINAL_MARKERS = _line_pattern(_ORIGINAL_PATTERNS)
 
 # A header field line of a quoted message.
 _HEADER_LINE = re.compile(r"^[!-9;-~]+:")
@@ -238,14 +265,12 @@ def _split_original(text: str, extra: Sequence[re.Pattern[str]]) -> tuple[str, s
     With no marker line, a run of four header lines that starts with a trace
     field such as ``Received:`` starts the quoted original.
     """
+    found = _first_match(text, extra) or _first_match(text, _ORIGINAL_MARKERS)
+    if found is not None:
+        start = text.rfind("\n", 0, found.start()) + 1
+        end = text.find("\n", found.end())
+        return text[:start].removesuffix("\n"), "" if end < 0 else text[end + 1 :]
     lines = text.split("\n")
-    markers = (*extra, _ORIGINAL_MARKERS)
-    for index, line in enumerate(lines):
-        stripped = line.strip()
-        if not stripped or len(stripped) > 120:
-            continue
-        if any(marker.match(stripped) for marker in markers):
-            return "\n".join(lines[:index]), "\n".join(lines[index + 1 :])
     for index, line in enumerate(lines):
         if _TRACE_START.match(line) and _is_header_run(lines[index + 1 : index + 4]):
             return "\n".join(lines[:index]), "\n".join(lines[index:])
@@ -410,12 +435,11 @@ def _recipient(address: str, diagnostic: str, notice_text: str, temporary: bool)
     texts = [diagnostic, notice_text] if diagnostic else [notice_text]
     status = _pick_status(texts)
     reply_code = _pick_reply_code([diagnostic]) if diagnostic else None
-    if reply_code is None and status is not None:
+    if reply_code is None and notice_text:
         reply_code = _pick_reply_code([notice_text])
     if status is None:
         # NOTE: with no written code the class comes from the reply code, then
         # from the notice's wording; subject and detail stay 0.
-        reply_code = reply_code or _pick_reply_code([notice_text])
         if reply_code and reply_code[0] in "45":
             status = StatusCode(int(reply_code[0]), 0, 0)
         else:
@@ -474,7 +498,7 @@ def _original_of(
     notice: _Notice, fmt: NoticeFormat, parts: Sequence[Message]
 ) -> tuple[str, Headers]:
     """Return the notice text without the quoted original, and the original's headers."""
-    extra = [re.compile(pattern, re.IGNORECASE) for pattern in fmt.original]
+    extra = _line_pattern(fmt.original) if fmt.original else ()
     text = _unquote(notice.text)
     notice_text, quoted = _split_original(text, extra)
     returned = next((part for part in parts if part.get_content_type() in RETURNED_TYPES), None)
