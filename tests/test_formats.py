@@ -425,6 +425,12 @@ def test_x_failed_recipients_used_without_text_address() -> None:
     assert [r.address for r in bouncekit.parse(raw).recipients] == ["kai@example.net"]
 
 
+def test_postmaster_notice_without_failure_is_not_bounce() -> None:
+    body = "Hello,\n\nYour mailbox settings were updated today.\n\nRegards, the mail team\n"
+    raw = notice(body, sender="postmaster@example.net", subject="Settings updated")
+    assert bouncekit.parse(raw).kind is BounceKind.NOT_BOUNCE
+
+
 def test_ordinary_mail_is_not_bounce() -> None:
     raw = notice("Lunch at noon?\n", sender="Kai <kai@example.net>", subject="Lunch")
     bounce = bouncekit.parse(raw)

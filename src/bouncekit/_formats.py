@@ -171,6 +171,11 @@ _TEMPORARY = re.compile(
     re.IGNORECASE,
 )
 
+_FAILURE_WORDS = re.compile(
+    r"deliver|fail|reject|refuse|return|bounce|unknown|not found|no such|unable|could not|"
+    r"couldn't|cannot|error|invalid|denied|full|exceed|\b[45][0-5]\d\b|\b[45]\.\d{1,3}\.\d{1,3}\b"
+)
+
 _ARF_TYPE = "message/feedback-report"
 
 
@@ -713,7 +718,13 @@ def _recognise(notice: _Notice) -> NoticeFormat | None:
     for fmt in FORMATS:
         if _matches(fmt, notice):
             return fmt
-    return GENERIC if _has_bounce_evidence(notice) else None
+    if not _has_bounce_evidence(notice):
+        return None
+    # A mail system also sends notices that are not failures (quota warnings,
+    # list confirmations): without a failure word or a reply code, it is not one.
+    if "X-Failed-Recipients" in notice.headers or _FAILURE_WORDS.search(notice.text_lower):
+        return GENERIC
+    return None
 
 
 def _auto_reply(base: Bounce, message: Message) -> Bounce:
