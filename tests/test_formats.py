@@ -695,3 +695,16 @@ def test_arf_forwarded_as_attachment() -> None:
         ["kai@example.net"],
         "<spring-42.kai@example.com>",
     )
+
+
+def test_reason_after_block_marker() -> None:
+    raw = notice(DOMINO, sender="Postmaster@example.net", subject="DELIVERY FAILURE")
+    (recipient,) = bouncekit.parse(raw).recipients
+    assert "not listed in Domino Directory" in (recipient.diagnostic or "")
+
+
+def test_reason_on_address_line_elsewhere() -> None:
+    body = "Unknown user: kai@example.net\n\nOriginal message follows.\n\n" + ORIGINAL
+    raw = notice(body, sender="Postmaster <postmaster@example.net>", subject="Undeliverable Mail")
+    (recipient,) = bouncekit.parse(raw).recipients
+    assert (recipient.address, recipient.diagnostic) == ("kai@example.net", "Unknown user:")

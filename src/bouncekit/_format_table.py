@@ -130,13 +130,11 @@ FORMATS: tuple[NoticeFormat, ...] = (
         name="mimecast",
         body=("the problem appears to be :",),
         block_start=(r"could not be delivered:|addressed to email address :",),
-        block_end=(r"^\s*the problem appears to be",),
     ),
     NoticeFormat(
         name="biglobe",
         senders=("biglobe.ne.jp",),
         block_start=(r"-{3,}\s*the following addresses had delivery problems",),
-        block_end=(r"-{3,}\s*non-delivered information",),
     ),
     NoticeFormat(
         name="qmail",
@@ -213,7 +211,6 @@ FORMATS: tuple[NoticeFormat, ...] = (
         name="gmail",
         body=("delivery to the following recipient", "technical details of permanent failure"),
         block_start=(r"delivery to the following recipients?",),
-        block_end=(r"^\s*technical details", r"^\s*-{3,}"),
     ),
     NoticeFormat(
         name="exchange2003",
@@ -272,7 +269,6 @@ FORMATS: tuple[NoticeFormat, ...] = (
         name="domino",
         body=("was not delivered to:",),
         block_start=(r"was not delivered to:",),
-        block_end=(r"^\s*because:",),
     ),
 )
 

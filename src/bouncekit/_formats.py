@@ -176,6 +176,8 @@ _FAILURE_WORDS = re.compile(
     r"couldn't|cannot|error|invalid|denied|full|exceed|\b[45][0-5]\d\b|\b[45]\.\d{1,3}\.\d{1,3}\b"
 )
 
+_PUNCTUATION = ":;,.-_=*<>()[] \t"
+
 _ARF_TYPE = "message/feedback-report"
 
 
@@ -491,10 +493,11 @@ def _failed_recipients(
     recipients = []
     for entry in entries:
         diagnostic = _join_wrapped(entry.lines)
+        if not diagnostic.replace(entry.address, "").strip(_PUNCTUATION):
+            diagnostic = ""
         if single and not diagnostic:
-            diagnostic = _join_wrapped(
-                line for line in block.split("\n") if entry.address not in line
-            )
+            # The reason is elsewhere in the notice, maybe on the address's line.
+            diagnostic = _join_wrapped([notice_text.replace(entry.address, "")])
         recipients.append(_recipient(entry.address, diagnostic, whole, temporary))
     return recipients
 
