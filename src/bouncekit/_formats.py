@@ -19,16 +19,12 @@ not in their shape. So each one is a :class:`NoticeFormat` declaration (in
 4. Status and reply codes come from the diagnostic with its wrapped lines
    joined, then from the whole notice.
 
-ARF reports (RFC 5965) and auto-replies (RFC 3834) are read here too, because
-they reach the same mailbox and must not be counted as failures.
+ARF reports (RFC 5965) and auto-replies (RFC 3834) reach the same mailbox and
+must not be counted as failures; ``_feedback`` recognises them.
 """
 
 from __future__ import annotations
 
-import contextlib
-import email.header
-import email.parser
-import email.policy
 import functools
 import html
 import json
@@ -39,6 +35,14 @@ from email.message import Message
 import attrs
 
 from bouncekit._address import find_addresses, normalize_address
+from bouncekit._feedback import (
+    ARF_TYPE,
+    auto_reply,
+    complaint,
+    decoded_subject,
+    is_auto_reply,
+    returned_to,
+)
 from bouncekit._format_table import DSN_WRITERS, FORMATS, GENERIC, NoticeFormat
 from bouncekit._message import RETURNED_TYPES, headers_of, normalize_message_id, returned_headers
 from bouncekit._model import (
@@ -178,8 +182,6 @@ _FAILURE_WORDS = re.compile(
 
 _PUNCTUATION = ":;,.-_=*<>()[] \t"
 
-_ARF_TYPE = "message/feedback-report"
-
 
 def _html_to_text(markup: str) -> str:
     text = _BLOCK_TAGS.sub("\n", markup)
@@ -193,7 +195,7 @@ def _text_parts(message: Message) -> list[Message]:
     while stack:
         part = stack.pop(0)
         content_type = part.get_content_type()
-        if content_type in RETURNED_TYPES or content_type == _ARF_TYPE:
+        if content_type in RETURNED_TYPES or content_type == ARF_TYPE:
             continue
         payload = part.get_payload()
         if isinstance(payload, list):
@@ -233,15 +235,6 @@ def _notice_texts(message: Message) -> list[str]:
     return texts
 
 
-def _decoded_subject(headers: Headers) -> str:
-    """Return the lower-cased ``Subject`` with RFC 2047 encoded words decoded."""
-    value = repair_text(headers.get("Subject") or "")
-    if "=?" in value:
-        with contextlib.suppress(ValueError, LookupError, UnicodeDecodeError):
-            value = str(email.header.make_header(email.header.decode_header(value)))
-    return value.lower()
-
-
 def _read_notice(message: Message, headers: Headers) -> _Notice:
     texts = _notice_texts(message) or [""]
     first = texts[0]
@@ -249,7 +242,7 @@ def _read_notice(message: Message, headers: Headers) -> _Notice:
         message=message,
         headers=headers,
         sender=(headers.get("From") or "").lower(),
-        subject=_decoded_subject(headers),
+        subject=decoded_subject(headers),
         text=first,
         text_lower=first.lower(),
         later_texts=texts[1:],
@@ -408,15 +401,6 @@ def _text_addresses(block: str, own: set[str]) -> list[str]:
     return found
 
 
-def _returned_to(original: Headers) -> list[str]:
-    for name in ("To", "Envelope-To", "X-Original-To", "Delivered-To", "Cc"):
-        for value in original.get_all(name):
-            found = find_addresses(value)
-            if found:
-                return found
-    return []
-
-
 def _pick_status(texts: Iterable[str]) -> StatusCode | None:
     """Return the first failure code in *texts*, or a success code when there is no other."""
     fallback = None
@@ -485,7 +469,7 @@ def _failed_recipients(
     if not entries:
         entries = [_Entry(address, ()) for address in _text_addresses(block, own)]
     if not entries:
-        entries = [_Entry(address, ()) for address in _returned_to(original)]
+        entries = [_Entry(address, ()) for address in returned_to(original)]
 
     # The notice's own text speaks for its only recipient, not for each of several.
     single = len(entries) == 1
@@ -554,127 +538,6 @@ def _disguised_originals(message: Message, parts: Sequence[Message]) -> list[Hea
     return found
 
 
-def _feedback_report(parts: Sequence[Message]) -> tuple[Message, Sequence[Message]] | None:
-    """
-    Return the ARF report's fields and the parts it sits among.
-
-    A report forwarded inside a ``message/rfc822`` part is found one level down.
-    """
-    for part in parts:
-        if part.get_content_type() == _ARF_TYPE:
-            payload = part.get_payload()
-            if isinstance(payload, list) and payload and isinstance(payload[0], Message):
-                return payload[0], parts
-            text = part_text(part)
-            parser = email.parser.HeaderParser(policy=email.policy.compat32)
-            return parser.parsestr(text.lstrip()), parts
-    for part in parts:
-        payload = part.get_payload()
-        if isinstance(payload, list) and payload and part.get_content_type() == "message/rfc822":
-            inner = payload[0]
-            # Only a report is looked into, not every returned message.
-            if isinstance(inner, Message) and inner.get_content_type() == "multipart/report":
-                inner_parts = list(inner.walk())
-                if any(sub.get_content_type() == _ARF_TYPE for sub in inner_parts):
-                    return _feedback_report(inner_parts[1:])
-    return None
-
-
-def _complaint(message: Message, parts: Sequence[Message], base: Bounce) -> Bounce | None:
-    """Read an RFC 5965 feedback report, or a provider's complaint in the same spirit."""
-    headers = base.headers
-    report = _feedback_report(parts)
-    original = base.original_headers
-    if report is None:
-        if "X-Apple-Unsubscribe" in headers:
-            addresses = find_addresses(headers.get("From") or "")
-            feedback_type = "opt-out"
-        elif "complaint about message" in (headers.get("Subject") or "").lower() and original:
-            addresses = find_addresses(
-                original.get("X-HmXmrOriginalRecipient") or ""
-            ) or _returned_to(original)
-            feedback_type = "abuse"
-        else:
-            return None
-    else:
-        report_fields, report_parts = report
-        if report_parts is not parts:
-            returned = [p for p in report_parts if p.get_content_type() in RETURNED_TYPES]
-            original = returned_headers(returned[0]) if returned else Headers()
-        fields = headers_of(report_fields)
-        feedback_type = (fields.get("Feedback-Type") or "other").strip().lower()
-        addresses = [
-            a for value in fields.get_all("Original-Rcpt-To") for a in find_addresses(value)
-        ]
-        addresses = addresses or [
-            a for value in fields.get_all("Removal-Recipient") for a in find_addresses(value)
-        ]
-        addresses = addresses or _returned_to(original)
-    recipients = tuple(Recipient(address=address) for address in dict.fromkeys(addresses))
-    return attrs.evolve(
-        base,
-        kind=BounceKind.COMPLAINT,
-        format="arf",
-        original_headers=original,
-        original_message_id=normalize_message_id(original.get("Message-ID")),
-        recipients=recipients,
-        feedback_type=feedback_type,
-    )
-
-
-# RFC 3834 section 5 and the fields vacation programs set instead.
-_AUTO_REPLY_FIELDS = (
-    "X-Autoreply",
-    "X-Autorespond",
-    "X-Autoresponder",
-    "X-Vacation",
-    "X-AutoReply-From",
-)
-_AUTO_REPLY_SUBJECTS = (
-    "auto:",
-    "automatic reply",
-    "autoreply",
-    "auto-reply",
-    "auto reply",
-    "out of office",
-    "out of the office",
-    "vacation",
-    "abwesenheitsnotiz",
-    "automatische antwort",
-    "réponse automatique",
-    "reponse automatique",
-    "absence",
-    "respuesta automática",
-    "respuesta automatica",
-    "fuera de la oficina",
-    "risposta automatica",
-    "fuori sede",
-    "automatisch antwoord",
-    "afwezig",
-    "autosvar",
-    "automaattinen vastaus",
-    "resposta automática",
-    "automatyczna odpowiedź",
-    "自動応答",
-    "自動返信",
-    "不在",
-    "自动回复",
-)
-
-
-def _is_auto_reply(headers: Headers) -> bool:
-    auto = (headers.get("Auto-Submitted") or "").strip().lower()
-    if auto.startswith("auto-replied"):
-        return True
-    if any(name in headers for name in _AUTO_REPLY_FIELDS):
-        return True
-    precedence = (headers.get("Precedence") or "").strip().lower()
-    if precedence == "auto_reply":
-        return True
-    subject = _decoded_subject(headers)
-    return any(marker in subject for marker in _AUTO_REPLY_SUBJECTS)
-
-
 # Evidence that a message is a failure notice whatever its layout: the sender
 # is a mail system, or the subject reports a delivery failure.
 _BOUNCE_SENDERS = (
@@ -730,31 +593,22 @@ def _recognise(notice: _Notice) -> NoticeFormat | None:
     return None
 
 
-def _auto_reply(base: Bounce, message: Message) -> Bounce:
-    original_id = base.original_message_id
-    if original_id is None:
-        original_id = normalize_message_id(base.headers.get("In-Reply-To"))
-    return attrs.evolve(
-        base, kind=BounceKind.AUTO_REPLY, format="rfc3834", original_message_id=original_id
-    )
-
-
 def _non_standard(message: Message, parts: Sequence[Message], base: Bounce) -> Bounce:
     notice = _read_notice(message, base.headers)
     fmt = _recognise(notice)
     if fmt is None:
-        if _is_auto_reply(base.headers):
-            return _auto_reply(base, message)
+        if is_auto_reply(base.headers):
+            return auto_reply(base)
         return base
     if fmt.layout == "ses-json":
         return _amazon_ses(notice, base) or base
     notice_text, original = _original_of(notice, fmt, parts)
-    if base.original_headers:
+    if not original:
         original = base.original_headers
     recipients = _failed_recipients(notice, fmt, notice_text, original)
     if not recipients:
-        if _is_auto_reply(base.headers):
-            return _auto_reply(base, message)
+        if is_auto_reply(base.headers):
+            return auto_reply(base)
         return attrs.evolve(
             base,
             original_headers=original,
@@ -854,7 +708,7 @@ def _dsn_without_recipients(message: Message, parts: Sequence[Message], base: Bo
     notice = _read_notice(message, base.headers)
     fmt = next((f for f in FORMATS if _matches(f, notice)), GENERIC)
     notice_text, original = _original_of(notice, fmt, parts)
-    if base.original_headers:
+    if not original:
         original = base.original_headers
     recipients = _failed_recipients(notice, fmt, notice_text, original)
     if not recipients:
@@ -926,9 +780,9 @@ def complete_bounce(message: Message, parts: Sequence[Message], base: Bounce) ->
     recipient gets them from its text or returned message, and every DSN is
     named after the MTA that wrote it.
     """
-    complaint = _complaint(message, parts, base)
-    if complaint is not None:
-        return complaint
+    feedback = complaint(message, parts, base)
+    if feedback is not None:
+        return feedback
     if base.delivery_status is None:
         return _non_standard(message, parts, base)
     if not base.recipients:

@@ -1,0 +1,182 @@
+"""
+Messages in a bounce mailbox that are not failures: complaints and auto-replies.
+
+An ARF feedback report (RFC 5965) says a recipient marked a message as spam or
+asked to leave a list; an automatic reply (RFC 3834) says the mailbox works.
+Neither may be counted as a failed delivery.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.header
+import email.parser
+import email.policy
+from collections.abc import Sequence
+from email.message import Message
+
+import attrs
+
+from bouncekit._address import find_addresses
+from bouncekit._message import RETURNED_TYPES, headers_of, normalize_message_id, returned_headers
+from bouncekit._model import Bounce, BounceKind, Headers, Recipient
+from bouncekit._text import part_text, repair_text
+
+__all__ = [
+    "ARF_TYPE",
+    "auto_reply",
+    "complaint",
+    "decoded_subject",
+    "is_auto_reply",
+    "returned_to",
+]
+
+ARF_TYPE = "message/feedback-report"
+
+
+def decoded_subject(headers: Headers) -> str:
+    """Return the lower-cased ``Subject`` with RFC 2047 encoded words decoded."""
+    value = repair_text(headers.get("Subject") or "")
+    if "=?" in value:
+        with contextlib.suppress(ValueError, LookupError, UnicodeDecodeError):
+            value = str(email.header.make_header(email.header.decode_header(value)))
+    return value.lower()
+
+
+def returned_to(original: Headers) -> list[str]:
+    for name in ("To", "Envelope-To", "X-Original-To", "Delivered-To", "Cc"):
+        for value in original.get_all(name):
+            found = find_addresses(value)
+            if found:
+                return found
+    return []
+
+
+def _feedback_report(parts: Sequence[Message]) -> tuple[Message, Sequence[Message]] | None:
+    """
+    Return the ARF report's fields and the parts it sits among.
+
+    A report forwarded inside a ``message/rfc822`` part is found one level down.
+    """
+    for part in parts:
+        if part.get_content_type() == ARF_TYPE:
+            payload = part.get_payload()
+            if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+                return payload[0], parts
+            text = part_text(part)
+            parser = email.parser.HeaderParser(policy=email.policy.compat32)
+            return parser.parsestr(text.lstrip()), parts
+    for part in parts:
+        payload = part.get_payload()
+        if isinstance(payload, list) and payload and part.get_content_type() == "message/rfc822":
+            inner = payload[0]
+            # Only a report is looked into, not every returned message.
+            if isinstance(inner, Message) and inner.get_content_type() == "multipart/report":
+                inner_parts = list(inner.walk())
+                if any(sub.get_content_type() == ARF_TYPE for sub in inner_parts):
+                    return _feedback_report(inner_parts[1:])
+    return None
+
+
+def complaint(message: Message, parts: Sequence[Message], base: Bounce) -> Bounce | None:
+    """Read an RFC 5965 feedback report, or a provider's complaint in the same spirit."""
+    headers = base.headers
+    report = _feedback_report(parts)
+    original = base.original_headers
+    if report is None:
+        if "X-Apple-Unsubscribe" in headers:
+            addresses = find_addresses(headers.get("From") or "")
+            feedback_type = "opt-out"
+        elif "complaint about message" in (headers.get("Subject") or "").lower() and original:
+            addresses = find_addresses(
+                original.get("X-HmXmrOriginalRecipient") or ""
+            ) or returned_to(original)
+            feedback_type = "abuse"
+        else:
+            return None
+    else:
+        report_fields, report_parts = report
+        if report_parts is not parts:
+            returned = [p for p in report_parts if p.get_content_type() in RETURNED_TYPES]
+            original = returned_headers(returned[0]) if returned else Headers()
+        fields = headers_of(report_fields)
+        feedback_type = (fields.get("Feedback-Type") or "other").strip().lower()
+        addresses = [
+            a for value in fields.get_all("Original-Rcpt-To") for a in find_addresses(value)
+        ]
+        addresses = addresses or [
+            a for value in fields.get_all("Removal-Recipient") for a in find_addresses(value)
+        ]
+        addresses = addresses or returned_to(original)
+    recipients = tuple(Recipient(address=address) for address in dict.fromkeys(addresses))
+    return attrs.evolve(
+        base,
+        kind=BounceKind.COMPLAINT,
+        format="arf",
+        original_headers=original,
+        original_message_id=normalize_message_id(original.get("Message-ID")),
+        recipients=recipients,
+        feedback_type=feedback_type,
+    )
+
+
+# RFC 3834 section 5 and the fields vacation programs set instead.
+_AUTO_REPLY_FIELDS = (
+    "X-Autoreply",
+    "X-Autorespond",
+    "X-Autoresponder",
+    "X-Vacation",
+    "X-AutoReply-From",
+)
+_AUTO_REPLY_SUBJECTS = (
+    "auto:",
+    "automatic reply",
+    "autoreply",
+    "auto-reply",
+    "auto reply",
+    "out of office",
+    "out of the office",
+    "vacation",
+    "abwesenheitsnotiz",
+    "automatische antwort",
+    "réponse automatique",
+    "reponse automatique",
+    "absence",
+    "respuesta automática",
+    "respuesta automatica",
+    "fuera de la oficina",
+    "risposta automatica",
+    "fuori sede",
+    "automatisch antwoord",
+    "afwezig",
+    "autosvar",
+    "automaattinen vastaus",
+    "resposta automática",
+    "automatyczna odpowiedź",
+    "自動応答",
+    "自動返信",
+    "不在",
+    "自动回复",
+)
+
+
+def is_auto_reply(headers: Headers) -> bool:
+    auto = (headers.get("Auto-Submitted") or "").strip().lower()
+    if auto.startswith("auto-replied"):
+        return True
+    if any(name in headers for name in _AUTO_REPLY_FIELDS):
+        return True
+    precedence = (headers.get("Precedence") or "").strip().lower()
+    if precedence == "auto_reply":
+        return True
+    subject = decoded_subject(headers)
+    return any(marker in subject for marker in _AUTO_REPLY_SUBJECTS)
+
+
+def auto_reply(base: Bounce) -> Bounce:
+    original_id = base.original_message_id
+    if original_id is None:
+        original_id = normalize_message_id(base.headers.get("In-Reply-To"))
+    return attrs.evolve(
+        base, kind=BounceKind.AUTO_REPLY, format="rfc3834", original_message_id=original_id
+    )
