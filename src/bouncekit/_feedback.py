@@ -1,9 +1,9 @@
 """
 Messages in a bounce mailbox that are not failures: complaints and auto-replies.
 
-An ARF feedback report (RFC 5965) says a recipient marked a message as spam or
-asked to leave a list; an automatic reply (RFC 3834) says the mailbox works.
-Neither may be counted as a failed delivery.
+An ARF feedback report (RFC 5965) reports that a recipient marked a message as
+spam or asked to leave a list. An automatic reply (RFC 3834) shows that the
+mailbox works. Neither may be counted as a failed delivery.
 """
 
 from __future__ import annotations
