@@ -339,6 +339,209 @@ TEXT_SAMPLES = [
 ]
 
 
+# Layouts told apart by a sentence or a sender: (name, body, sender, subject,
+# expected format, [(address, status, reply code)]).
+MORE_SAMPLES = [
+    (
+        "yahoo",
+        "Sorry, we were unable to deliver your message to the following address.\n\n"
+        "<kai@example.net>:\nRemote host said: 550 5.1.1 <kai@example.net>: unknown [RCPT_TO]\n",
+        "MAILER-DAEMON@yahoo.example.com",
+        "Failure Notice",
+        "yahoo",
+        [("kai@example.net", "5.1.1", "550")],
+    ),
+    (
+        "googlegroups",
+        "The group you tried to contact (news) may not exist, or you may not have permission"
+        " to post messages to the group.\n\nGoogle Groups\n",
+        "Mail Delivery Subsystem <mailer-daemon@googlemail.com>",
+        "Delivery Status Notification (Failure)",
+        "googlegroups",
+        [("news@googlegroups.com", "5.0.0", None)],
+    ),
+    (
+        "amazonworkmail",
+        "An error occurred while trying to deliver the mail to the following recipients:\n"
+        "kai@example.net\n\nTechnical report:\n\nAction: failed\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 <kai@example.net>... User Unknown\nStatus: 5.1.1\n",
+        "MAILER-DAEMON@us-west-2.amazonses.com",
+        "Delivery Status Notification (Failure)",
+        "amazonworkmail",
+        [("kai@example.net", "5.1.1", "550")],
+    ),
+    (
+        "mfilter",
+        "kai@example.net\n\n-------server message\n550 unknown user <kai@example.net>\n\n"
+        "-------SMTP command\nRCPT TO\n",
+        "POSTMASTER <postmaster@example.net>",
+        "failure notice",
+        "mfilter",
+        [("kai@example.net", "5.0.0", "550")],
+    ),
+    (
+        "notes",
+        "------- Failure Reasons  --------\n\nUser not listed\nkai@example.net\n\n"
+        "------- Returned Message --------\n" + ORIGINAL,
+        "postmaster@example.net",
+        "Undeliverable message",
+        "notes",
+        [("kai@example.net", "5.0.0", None)],
+    ),
+    (
+        "mailfoundry",
+        "Unable to deliver message to: <kai@example.net>\n"
+        "Delivery failed for the following reason:\n"
+        "Server mx.example.net[192.0.2.20] failed with: 550 <kai@example.net> No such user here\n",
+        "MAILER-DAEMON@example.org",
+        "Message delivery has failed",
+        "mailfoundry",
+        [("kai@example.net", "5.0.0", "550")],
+    ),
+    (
+        "mailmarshal",
+        "Your message:\n   Subject: Spring news\n\nCould not be delivered because of\n\n"
+        "550 5.1.1 User unknown\n\nThe following recipients were affected:\n    kai@example.net\n",
+        "postmaster@example.net",
+        'Undeliverable Mail: "Spring news"',
+        "mailmarshal",
+        [("kai@example.net", "5.1.1", "550")],
+    ),
+    (
+        "interscanmss",
+        "Sent <<< RCPT TO:<kai@example.net>\nReceived >>> 550 5.1.1 <kai@example.net>... user unknown\n",
+        '"InterScan MSS" <postmaster@example.org>',
+        "Undeliverable",
+        "interscanmss",
+        [("kai@example.net", "5.1.1", "550")],
+    ),
+    (
+        "mimecast",
+        "An email that you attempted to send to the following address could not be delivered:\n"
+        "-- kai@example.net\n\nThe problem appears to be :\n-- Recipient email address is"
+        " possibly incorrect\n\nAdditional information follows :\n-- 5.4.1 Recipient address"
+        " rejected: Access denied.\n",
+        '"postmaster" <postmaster@example.org>',
+        "[Postmaster] Email Delivery Failure",
+        "mimecast",
+        [("kai@example.net", "5.4.1", None)],
+    ),
+    (
+        "biglobe",
+        "   ----- The following addresses had delivery problems -----\nkai@example.net\n\n"
+        "   ----- Non-delivered information -----\nThe mailbox is full.\n",
+        "postmaster@biglobe.ne.jp",
+        "Returned mail: Service unavailable",
+        "biglobe",
+        [("kai@example.net", "5.0.0", None)],
+    ),
+    (
+        "ezweb",
+        "<kai@ezweb.ne.jp>\nEach of the following recipients was rejected by a remote mail server.\n",
+        "<Postmaster@ezweb.ne.jp>",
+        "Mail System Error - Returned Mail",
+        "ezweb",
+        [("kai@ezweb.ne.jp", "5.0.0", None)],
+    ),
+    ("gmx", EXIM, "MAILER-DAEMON@mail.gmx.net", "Mail delivery failed", "gmx", None),
+    ("mailru", EXIM, "mailer-daemon@corp.mail.ru", "Mail failure", "mailru", None),
+    ("zoho", EXIM, "mailer-daemon@mail.zoho.com", "Undelivered Mail", "zoho", None),
+    (
+        "mxlogic",
+        EXIM,
+        "MAILER-DAEMON@relay0.mxl8.example.net",
+        "Mail delivery failed",
+        "mxlogic",
+        None,
+    ),
+    (
+        "einsundeins",
+        "This message was created automatically by mail delivery software.\n\n"
+        "A message that you sent could not be delivered to one or more of\nits recipients."
+        " This is a permanent error.\n\nThe following address failed:\n\nkai@example.net\n\n"
+        "For the following reason:\n\nMail size limit exceeded.\n",
+        '"Mail Delivery System" <mailer-daemon@kundenserver.example.de>',
+        "Mail delivery failed: returning message to sender",
+        "einsundeins",
+        [("kai@example.net", "5.0.0", None)],
+    ),
+    (
+        "fml",
+        "You are not a member of this mailing list <news-list@example.org>.\n",
+        "news-list-admin@example.org",
+        "You kai@example.net are not member (news ML)",
+        "fml",
+        [("news-list@example.org", "5.0.0", None)],
+    ),
+    (
+        "apachejames",
+        "Error: Invalid user address\n\nError message below:\n550 - no such user here\n\n"
+        "Message details:\n  Subject: Spring news\n  MAIL FROM: news@example.com\n"
+        "  RCPT TO: kai@example.net\n",
+        "post_master@example.net",
+        "Re:Spring news",
+        "apachejames",
+        [("kai@example.net", "5.0.0", "550")],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "sender", "subject", "name", "wanted"),
+    [sample[1:] for sample in MORE_SAMPLES],
+    ids=[sample[0] for sample in MORE_SAMPLES],
+)
+def test_more_layouts(
+    body: str,
+    sender: str,
+    subject: str,
+    name: str,
+    wanted: list[tuple[str, str, str | None]] | None,
+) -> None:
+    extra = "X-Failed-Recipients: news@googlegroups.com\n" if name == "googlegroups" else ""
+    bounce = bouncekit.parse(notice(body, sender=sender, subject=subject, extra=extra))
+    got = [(r.address, str(r.status), r.reply_code) for r in bounce.recipients]
+    assert bounce.format == name
+    if wanted is not None:
+        assert got == wanted
+
+
+def test_activehunter_by_field() -> None:
+    raw = notice(SENDMAIL, extra="X-AHMAILID: 20240305T100000+0900-0000\n")
+    assert bouncekit.parse(raw).format == "activehunter"
+
+
+def test_hotmail_complaint() -> None:
+    raw = (
+        "From: staff@hotmail.com\nTo: abuse@example.com\n"
+        "Subject: complaint about message from 192.0.2.10\n"
+        'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="H"\n\n'
+        "--H\nContent-Type: message/rfc822\n\nX-HmXmrOriginalRecipient: kai@example.net\n"
+        f"{ORIGINAL}\nHello.\n--H--\n"
+    ).encode()
+    bounce = bouncekit.parse(raw)
+    assert (bounce.kind, [r.address for r in bounce.recipients], bounce.feedback_type) == (
+        BounceKind.COMPLAINT,
+        ["kai@example.net"],
+        "abuse",
+    )
+
+
+def test_apple_unsubscribe_is_opt_out() -> None:
+    raw = notice(
+        "Apple Mail sent this email to unsubscribe.\n",
+        sender="kai@example.net",
+        subject="unsubscribe",
+        extra="X-Apple-Unsubscribe: true\n",
+    )
+    bounce = bouncekit.parse(raw)
+    assert (bounce.kind, [r.address for r in bounce.recipients], bounce.feedback_type) == (
+        BounceKind.COMPLAINT,
+        ["kai@example.net"],
+        "opt-out",
+    )
+
+
 @pytest.mark.parametrize(
     ("body", "sender", "subject", "name", "wanted"),
     [sample[1:] for sample in TEXT_SAMPLES],
