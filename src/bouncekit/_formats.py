@@ -181,6 +181,8 @@ _FAILURE_WORDS = re.compile(
 )
 
 _PUNCTUATION = ":;,.-_=*<>()[] \t"
+_MAX_HEADER_LINES = 500
+_MAYBE_REPLY_CODE = re.compile(r"(?<!\d)[245][0-5]\d(?!\d)")
 
 
 def _html_to_text(markup: str) -> str:
@@ -265,7 +267,15 @@ def _split_original(text: str, extra: Sequence[re.Pattern[str]]) -> tuple[str, s
     With no marker line, a run of four header lines that starts with a trace
     field such as ``Received:`` starts the quoted original.
     """
-    found = _first_match(text, extra) or _first_match(text, _ORIGINAL_MARKERS)
+    found = _first_match(text, extra)
+    if found is None:
+        lowered = text.lower()
+        # The markers that may sit anywhere in a line all contain one of these
+        # words, and a plain substring test is much cheaper than the patterns.
+        markers = (
+            _ORIGINAL_MARKERS if "copy" in lowered or "header" in lowered else _ORIGINAL_MARKERS[:1]
+        )
+        found = _first_match(text, markers)
     if found is not None:
         start = text.rfind("\n", 0, found.start()) + 1
         end = text.find("\n", found.end())
@@ -293,8 +303,11 @@ def _quoted_headers(text: str) -> Headers:
     block. The ``Message-ID`` is looked for in the whole quoted text when the
     block has none, since it is what a sender needs most.
     """
+    # A header block is rarely longer than a few hundred lines; the body after
+    # it is not needed here.
     lines = [
-        line[1:].removeprefix(" ") if line.startswith(">") else line for line in text.split("\n")
+        line[1:].removeprefix(" ") if line.startswith(">") else line
+        for line in text.split("\n", _MAX_HEADER_LINES)[:_MAX_HEADER_LINES]
     ]
     start = next(
         (i for i, line in enumerate(lines[:60]) if _HEADER_START.match(line.lstrip())), None
@@ -415,7 +428,9 @@ def _pick_status(texts: Iterable[str]) -> StatusCode | None:
 def _pick_reply_code(texts: Iterable[str]) -> str | None:
     fallback = None
     for text in texts:
-        code = find_reply_code(text)
+        # A text with no three-digit number that could be a reply code skips
+        # the slower search.
+        code = find_reply_code(text) if _MAYBE_REPLY_CODE.search(text) else None
         if code and code[0] in "45":
             return code
         fallback = fallback or code
