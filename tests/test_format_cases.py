@@ -53,8 +53,10 @@ POSTFIX_HEAD = (
 def test_reason_on_next_line_case(shared_dir: Path, name: str) -> None:
     raw, expected = load_case(shared_dir, name)
     bounce = bouncekit.parse(raw)
-    wanted = [(r["address"], r["action"]) for r in expected["recipients"]]
-    assert [(r.address, r.action.value if r.action else None) for r in bounce.recipients] == wanted
+    expected_recipients = [(r["address"], r["action"]) for r in expected["recipients"]]
+    assert [
+        (r.address, r.action.value if r.action else None) for r in bounce.recipients
+    ] == expected_recipients
 
 
 def test_reason_on_next_line_case_message_id(shared_dir: Path) -> None:
@@ -93,8 +95,8 @@ def test_reason_stays_with_its_address() -> None:
 def test_wrapped_reply_case(shared_dir: Path, file: str) -> None:
     raw, expected = load_case(shared_dir, "09-postfix-text-reply-code-wrapped", file)
     bounce = bouncekit.parse(raw)
-    wanted = [(r["address"], r["status"]) for r in expected["recipients"]]
-    assert [(r.address, str(r.status)) for r in bounce.recipients] == wanted
+    expected_recipients = [(r["address"], r["status"]) for r in expected["recipients"]]
+    assert [(r.address, str(r.status)) for r in bounce.recipients] == expected_recipients
 
 
 @pytest.mark.parametrize("file", ["input.eml", "input-variant.eml"])

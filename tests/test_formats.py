@@ -339,7 +339,7 @@ TEXT_SAMPLES = [
 ]
 
 
-# Layouts told apart by a sentence or a sender: (name, body, sender, subject,
+# Layouts recognised by a sentence or a sender: (name, body, sender, subject,
 # expected format, [(address, status, reply code)]).
 MORE_SAMPLES = [
     (
@@ -487,7 +487,7 @@ MORE_SAMPLES = [
 
 
 @pytest.mark.parametrize(
-    ("body", "sender", "subject", "name", "wanted"),
+    ("body", "sender", "subject", "name", "expected"),
     [sample[1:] for sample in MORE_SAMPLES],
     ids=[sample[0] for sample in MORE_SAMPLES],
 )
@@ -496,14 +496,14 @@ def test_more_layouts(
     sender: str,
     subject: str,
     name: str,
-    wanted: list[tuple[str, str, str | None]] | None,
+    expected: list[tuple[str, str, str | None]] | None,
 ) -> None:
     extra = "X-Failed-Recipients: news@googlegroups.com\n" if name == "googlegroups" else ""
     bounce = bouncekit.parse(notice(body, sender=sender, subject=subject, extra=extra))
     got = [(r.address, str(r.status), r.reply_code) for r in bounce.recipients]
     assert bounce.format == name
-    if wanted is not None:
-        assert got == wanted
+    if expected is not None:
+        assert got == expected
 
 
 def test_activehunter_by_field() -> None:
@@ -543,16 +543,16 @@ def test_apple_unsubscribe_is_opt_out() -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "sender", "subject", "name", "wanted"),
+    ("body", "sender", "subject", "name", "expected"),
     [sample[1:] for sample in TEXT_SAMPLES],
     ids=[sample[0] for sample in TEXT_SAMPLES],
 )
 def test_text_notice_recipients(
-    body: str, sender: str, subject: str, name: str, wanted: list[tuple[str, str, str | None]]
+    body: str, sender: str, subject: str, name: str, expected: list[tuple[str, str, str | None]]
 ) -> None:
     bounce = bouncekit.parse(notice(body, sender=sender, subject=subject))
     got = [(r.address, str(r.status), r.reply_code) for r in bounce.recipients]
-    assert got == wanted
+    assert got == expected
 
 
 @pytest.mark.parametrize(

@@ -174,6 +174,14 @@ def is_auto_reply(headers: Headers) -> bool:
 
 
 def auto_reply(base: Bounce) -> Bounce:
+    """
+    Mark *base* as an auto-reply with no recipients: it reports no failure.
+
+    The original Message-ID falls back to ``In-Reply-To`` when no copy of the
+    original message came back.
+    """
+    # NOTE: a reply saying the mailbox is no longer in use stays an auto-reply;
+    # its text is not read.
     original_id = base.original_message_id
     if original_id is None:
         original_id = normalize_message_id(base.headers.get("In-Reply-To"))
