@@ -33,9 +33,9 @@ import attrs
 from bouncekit._pop3 import DEFAULT_MAX_MESSAGE_SIZE
 from bouncekit._pop3_client import AsyncPop3Client, Pop3Client, Security
 from bouncekit.exceptions import (
-    ConnectionLostError,
     MailboxError,
     MarksLostError,
+    Pop3ConnectionError,
     Pop3Error,
     Pop3TimeoutError,
     RemoteProtocolError,
@@ -58,7 +58,7 @@ logger = logging.getLogger(__name__)
 
 AuthMethod = Literal["user", "plain", "xoauth2", "apop"]
 # Errors after which a POP3 session cannot go on.
-_FATAL = (ConnectionLostError, Pop3TimeoutError, RemoteProtocolError)
+_FATAL = (Pop3ConnectionError, Pop3TimeoutError, RemoteProtocolError)
 
 
 @attrs.frozen
@@ -117,8 +117,14 @@ class Mailbox(Protocol):
         """Return one message, or only its header block and the blank line after it."""
         ...
 
-    def iter_messages(self, *, headers_only: bool = False) -> Iterator[MailboxMessage]:
-        """Yield every unmarked message; one that cannot be read comes with ``error`` set."""
+    def iter_messages(
+        self, *, headers_only: bool = False, uids: Iterable[str] | None = None
+    ) -> Iterator[MailboxMessage]:
+        """
+        Yield every unmarked message, or those of *uids*, in listing order.
+
+        A message that cannot be read comes with ``error`` set, and iteration goes on.
+        """
         ...
 
     def mark_deleted(self, uid: str) -> None:
@@ -214,10 +220,13 @@ class _FileMailbox(_Marks):
         data = self._read(uid)
         return _header_block(data) if headers_only else data
 
-    def iter_messages(self, *, headers_only: bool = False) -> Iterator[MailboxMessage]:
-        """Yield every unmarked message; one that cannot be read comes with ``error`` set."""
+    def iter_messages(
+        self, *, headers_only: bool = False, uids: Iterable[str] | None = None
+    ) -> Iterator[MailboxMessage]:
+        """Yield every unmarked message, or those of *uids*; see :meth:`Mailbox.iter_messages`."""
+        wanted = None if uids is None else set(uids)
         for info in self.list_messages():
-            if info.uid in self._marked:
+            if info.uid in self._marked or (wanted is not None and info.uid not in wanted):
                 continue
             try:
                 data = self.fetch(info.uid, headers_only=headers_only)
@@ -415,6 +424,14 @@ class _Pop3Base(_Marks):
             msg = f"{self._where} is closed; open a new session"
             raise MailboxError(msg)
 
+    def _unmarked(self, uids: Iterable[str] | None) -> list[str]:
+        wanted = None if uids is None else set(uids)
+        return [
+            uid
+            for uid in self._known()
+            if uid not in self._marked and (wanted is None or uid in wanted)
+        ]
+
     def _numbers(self, uids: Iterable[str]) -> dict[int, str]:
         known = self._known()
         return {known[uid][0]: uid for uid in uids}
@@ -550,7 +567,9 @@ class Pop3Mailbox(_Pop3Base):
         except _FATAL as exc:
             raise self._lost(exc, f"fetching {uid!r}") from exc
 
-    def iter_messages(self, *, headers_only: bool = False) -> Iterator[MailboxMessage]:
+    def iter_messages(
+        self, *, headers_only: bool = False, uids: Iterable[str] | None = None
+    ) -> Iterator[MailboxMessage]:
         """
         Yield every message not marked, fetched with pipelined RETR (or ``TOP n 0``).
 
@@ -560,7 +579,7 @@ class Pop3Mailbox(_Pop3Base):
         self._check_open()
         if self._listing is None:
             self.list_messages()
-        numbers = self._numbers(uid for uid in self._known() if uid not in self._marked)
+        numbers = self._numbers(self._unmarked(uids))
         try:
             for number, result in self.client.fetch_many(numbers, headers_only=headers_only):
                 yield self._message(number, result, numbers)
@@ -669,12 +688,14 @@ class AsyncPop3Mailbox(_Pop3Base):
         except _FATAL as exc:
             raise self._lost(exc, f"fetching {uid!r}") from exc
 
-    async def iter_messages(self, *, headers_only: bool = False) -> AsyncIterator[MailboxMessage]:
+    async def iter_messages(
+        self, *, headers_only: bool = False, uids: Iterable[str] | None = None
+    ) -> AsyncIterator[MailboxMessage]:
         """Yield every message not marked, as :meth:`Pop3Mailbox.iter_messages` does."""
         self._check_open()
         if self._listing is None:
             await self.list_messages()
-        numbers = self._numbers(uid for uid in self._known() if uid not in self._marked)
+        numbers = self._numbers(self._unmarked(uids))
         try:
             async for number, result in self.client.fetch_many(numbers, headers_only=headers_only):
                 yield self._message(number, result, numbers)

@@ -41,15 +41,16 @@ from bouncekit._pop3 import (
 )
 from bouncekit.exceptions import (
     AuthenticationError,
-    ConnectionLostError,
     LocalProtocolError,
     LoginDelayError,
     MailboxLockedError,
     MessageTooLargeError,
+    Pop3ConnectionError,
     Pop3Error,
     Pop3TimeoutError,
     RemoteProtocolError,
     ServerError,
+    TlsError,
 )
 
 __all__ = ["AsyncPop3Client", "Pop3Client", "Security"]
@@ -110,8 +111,8 @@ def _server_error(event: ErrorResponse) -> ServerError:
     return kind(message, command=command, text=event.text, code=event.code)
 
 
-def _lost(what: str) -> ConnectionLostError:
-    return ConnectionLostError(f"the POP3 server closed the connection {what}")
+def _lost(what: str) -> Pop3ConnectionError:
+    return Pop3ConnectionError(f"the POP3 server closed the connection {what}")
 
 
 class _Session:
@@ -336,6 +337,21 @@ def _client_context(ssl_context: ssl.SSLContext | None) -> ssl.SSLContext:
     return ssl_context if ssl_context is not None else ssl.create_default_context()
 
 
+def _tls_error(exc: ssl.SSLError | ssl.CertificateError, host: str, port: int) -> TlsError:
+    return TlsError(f"TLS handshake with {host}:{port} failed: {exc}")
+
+
+def _wrap(context: ssl.SSLContext, sock: socket.socket, host: str, port: int) -> ssl.SSLSocket:
+    try:
+        return context.wrap_socket(sock, server_hostname=host)
+    except (ssl.SSLError, ssl.CertificateError) as exc:
+        sock.close()
+        raise _tls_error(exc, host, port) from exc
+    except TimeoutError as exc:
+        sock.close()
+        raise Pop3TimeoutError(f"the TLS handshake with {host}:{port} timed out") from exc
+
+
 class Pop3Client(_Session):
     """
     A blocking POP3 client.
@@ -394,12 +410,13 @@ class Pop3Client(_Session):
         logger.debug("connecting to %s:%d (%s)", host, port, security)
         try:
             sock = socket.create_connection((host, port), timeout=timeout)
-            if security == "tls":
-                sock = context.wrap_socket(sock, server_hostname=host)
         except TimeoutError as exc:
-            raise Pop3TimeoutError(
-                f"connecting to {host}:{port} timed out after {timeout} s"
-            ) from exc
+            msg = f"connecting to {host}:{port} timed out after {timeout} s"
+            raise Pop3TimeoutError(msg) from exc
+        except OSError as exc:
+            raise Pop3ConnectionError(f"cannot connect to {host}:{port}: {exc}") from exc
+        if security == "tls":
+            sock = _wrap(context, sock, host, port)
         client = cls(
             sock,
             host,
@@ -457,8 +474,9 @@ class Pop3Client(_Session):
         elif isinstance(request, _Read):
             return self._read_event()
         elif isinstance(request, _StartTls):
-            self._sock = self._ssl_context.wrap_socket(self._sock, server_hostname=self.host)
-            logger.debug("STLS: %s with %s", self._sock.version(), self.host)
+            tls = _wrap(self._ssl_context, self._sock, self.host, self.port)
+            self._sock = tls
+            logger.debug("STLS: %s with %s", tls.version(), self.host)
         return None
 
     def _write(self, data: bytes) -> None:
@@ -540,7 +558,7 @@ class Pop3Client(_Session):
         server refused or that exceeds ``max_message_size``; fetching goes on.
 
         Raises:
-            ConnectionLostError: The connection closed; the messages not yet yielded were not read.
+            Pop3ConnectionError: The connection closed; the messages not yet yielded were not read.
         """
         yield from self._drive(self._fetch_many(numbers, headers_only, window))
 
@@ -620,9 +638,12 @@ class AsyncPop3Client(_Session):
                 timeout,
             )
         except TimeoutError as exc:
-            raise Pop3TimeoutError(
-                f"connecting to {host}:{port} timed out after {timeout} s"
-            ) from exc
+            msg = f"connecting to {host}:{port} timed out after {timeout} s"
+            raise Pop3TimeoutError(msg) from exc
+        except (ssl.SSLError, ssl.CertificateError) as exc:
+            raise _tls_error(exc, host, port) from exc
+        except OSError as exc:
+            raise Pop3ConnectionError(f"cannot connect to {host}:{port}: {exc}") from exc
         client = cls(
             reader,
             writer,
@@ -681,7 +702,13 @@ class AsyncPop3Client(_Session):
         elif isinstance(request, _Read):
             return await self._read_event()
         elif isinstance(request, _StartTls):
-            await self._writer.start_tls(self._ssl_context, server_hostname=self.host)
+            try:
+                await asyncio.wait_for(
+                    self._writer.start_tls(self._ssl_context, server_hostname=self.host),
+                    self.timeout,
+                )
+            except (ssl.SSLError, ssl.CertificateError) as exc:
+                raise _tls_error(exc, self.host, self.port) from exc
             logger.debug("STLS with %s done", self.host)
         return None
 

@@ -10,18 +10,19 @@ from __future__ import annotations
 __all__ = [
     "AuthenticationError",
     "BounceKitError",
-    "ConnectionLostError",
     "LocalProtocolError",
     "LoginDelayError",
     "MailboxError",
     "MailboxLockedError",
     "MarksLostError",
     "MessageTooLargeError",
+    "Pop3ConnectionError",
     "Pop3Error",
     "Pop3TimeoutError",
     "RemoteProtocolError",
     "ServerError",
     "SourceError",
+    "TlsError",
 ]
 
 
@@ -88,8 +89,12 @@ class LoginDelayError(ServerError):
     """The server answered ``-ERR [LOGIN-DELAY]``: this user logged in too recently; retry later."""
 
 
-class ConnectionLostError(Pop3Error, ConnectionError):
-    """The server closed the connection before it finished its response, or before QUIT."""
+class Pop3ConnectionError(Pop3Error, ConnectionError):
+    """The connection could not be opened, or closed before the server's answer was complete."""
+
+
+class TlsError(Pop3Error):
+    """The TLS handshake failed, for example because the server's certificate is not trusted."""
 
 
 class Pop3TimeoutError(Pop3Error, TimeoutError):

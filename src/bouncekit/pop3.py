@@ -35,15 +35,16 @@ from bouncekit._pop3 import (
 from bouncekit._pop3_client import AsyncPop3Client, Pop3Client, Security
 from bouncekit.exceptions import (
     AuthenticationError,
-    ConnectionLostError,
     LocalProtocolError,
     LoginDelayError,
     MailboxLockedError,
     MessageTooLargeError,
+    Pop3ConnectionError,
     Pop3Error,
     Pop3TimeoutError,
     RemoteProtocolError,
     ServerError,
+    TlsError,
 )
 
 __all__ = [
@@ -56,7 +57,6 @@ __all__ = [
     "Challenge",
     "Command",
     "ConnectionClosed",
-    "ConnectionLostError",
     "ErrorResponse",
     "Event",
     "Greeting",
@@ -69,6 +69,7 @@ __all__ = [
     "OkResponse",
     "Pop3Client",
     "Pop3Connection",
+    "Pop3ConnectionError",
     "Pop3Error",
     "Pop3TimeoutError",
     "RemoteProtocolError",
@@ -77,6 +78,7 @@ __all__ = [
     "ServerError",
     "SessionState",
     "Status",
+    "TlsError",
     "UniqueIdListing",
     "apop_digest",
     "xoauth2_response",
