@@ -560,6 +560,8 @@ class Pop3Mailbox(_Pop3Base):
     def fetch(self, uid: str, *, headers_only: bool = False) -> bytes:
         """Return one message, or only its header block (``TOP n 0``)."""
         self._check_open()
+        if self._listing is None:
+            self.list_messages()
         self._check_known(uid, self._known())
         number = self._known()[uid][0]
         try:
@@ -681,6 +683,8 @@ class AsyncPop3Mailbox(_Pop3Base):
     async def fetch(self, uid: str, *, headers_only: bool = False) -> bytes:
         """Return one message, or only its header block (``TOP n 0``)."""
         self._check_open()
+        if self._listing is None:
+            await self.list_messages()
         self._check_known(uid, self._known())
         number = self._known()[uid][0]
         try:

@@ -628,7 +628,13 @@ class Pop3Connection:
             if len(self._buffer) - self._body_start > self.max_message_size:
                 self._drop_body()
             return NEED_DATA
-        body = b"" if end < self._body_start else bytes(self._buffer[self._body_start : end + 2])
+        if end + 2 - self._body_start > self.max_message_size:
+            self._dropping = True
+        body = (
+            b""
+            if end < self._body_start or self._dropping
+            else bytes(self._buffer[self._body_start : end + 2])
+        )
         self._pos = end + 5
         self._body_start = -1
         self._pending.popleft()
