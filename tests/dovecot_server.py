@@ -34,8 +34,14 @@ from collections.abc import Iterable
 from pathlib import Path
 
 HOST = "127.0.0.1"
-# A user name counter shared by every server in the process.
+PASSWORD = "secret"
+# A user that logs in with AUTH XOAUTH2 and a token much longer than the
+# 255 octets of an AUTH command line (RFC 5034), as Microsoft 365 tokens are.
+OAUTH_USER = "oauth"
+OAUTH_TOKEN = "ya29." + "".join(f"bouncekit-test-token-{n:04d}." for n in range(64))
 _user_numbers = itertools.count(1)
+# Maildir file names must be unique; a counter makes them so within a process.
+_file_numbers = itertools.count(1)
 
 
 def find_dovecot() -> str | None:
@@ -155,13 +161,20 @@ pop3_no_flag_updates = yes
 pop3_lock_session = yes
 mail_fsync = never
 
+# The OAuth user's bearer token is its password in a passwd-file; every
+# other user name logs in with PASSWORD, so a test can add users without the
+# server reading a changed file (it notices changes only to the second).
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {self.passwd}
 }}
+passdb {{
+  driver = static
+  args = password={PASSWORD}
+}}
 userdb {{
-  driver = passwd-file
-  args = username_format=%u {self.passwd}
+  driver = static
+  args = uid={self.mail_uid} gid={self.mail_gid} home={root}/mail/%u
 }}
 
 service pop3-login {{
@@ -193,8 +206,9 @@ service ipc {{
         for name in ("run", "state", "mail"):
             (self.root / name).mkdir()
         os.chown(self.root / "mail", self.mail_uid, self.mail_gid)
-        self.passwd.write_text("")
+        self.passwd.write_text(f"{OAUTH_USER}:{{PLAIN}}{OAUTH_TOKEN}\n")
         self.passwd.chmod(0o644)
+        self._make_maildir(OAUTH_USER)
         self.config.write_text(self._config_text())
         with (self.root / "startup.log").open("wb") as log:
             # The master keeps the streams it inherits open, so they go to a file.
@@ -252,17 +266,17 @@ service ipc {{
 
     # -- users and mail ------------------------------------------------------------------------
 
-    def add_user(self, password: str = "secret", name: str | None = None) -> str:
-        """Add a user with an empty Maildir and return the user name."""
-        name = name or f"user{next(_user_numbers)}"
-        maildir = self.maildir(name)
+    def add_user(self) -> str:
+        """Add a user with an empty Maildir and return its name; the password is :data:`PASSWORD`."""
+        name = f"user{next(_user_numbers)}"
+        self._make_maildir(name)
+        return name
+
+    def _make_maildir(self, user: str) -> None:
+        maildir = self.maildir(user)
         for sub in ("cur", "new", "tmp"):
             (maildir / sub).mkdir(parents=True)
         _chown_tree(maildir, self.mail_uid, self.mail_gid)
-        # Dovecot reads the passwd-file again when it changes.
-        with self.passwd.open("a") as passwd:
-            passwd.write(f"{name}:{{PLAIN}}{password}:{self.mail_uid}:{self.mail_gid}::{maildir}\n")
-        return name
 
     def maildir(self, user: str) -> Path:
         """Return the Maildir of *user*."""
@@ -274,7 +288,7 @@ service ipc {{
         count = 0
         stamp = int(time.time())
         for count, data in enumerate(messages, start=1):
-            name = f"{stamp}.M{count}P{os.getpid()}.bouncekit-test"
+            name = f"{stamp}.M{next(_file_numbers)}P{os.getpid()}.bouncekit-test"
             temporary = maildir / "tmp" / name
             temporary.write_bytes(data)
             os.chown(temporary, self.mail_uid, self.mail_gid)

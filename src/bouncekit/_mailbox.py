@@ -551,7 +551,9 @@ class Pop3Mailbox(_Pop3Base):
         self._check_open()
         try:
             uids = self.client.uidl()
-            sizes = self.client.list()
+            sizes = self.client.list() if uids else {}
+        except ServerError as exc:
+            raise MailboxError(f"{self._where} cannot list its messages: {exc}") from exc
         except _FATAL as exc:
             raise self._lost(exc, "listing the messages") from exc
         self._listing = _pop3_listing(sizes, uids, self._where)
@@ -598,7 +600,7 @@ class Pop3Mailbox(_Pop3Base):
         """
         self._check_open()
         try:
-            errors = self.client.delete_many(self._numbers(self._marked)) if self._marked else {}
+            errors = self.client.delete_many(sorted(self._numbers(self._marked))) if self._marked else {}
             self.client.quit()
         except (*_FATAL, ServerError) as exc:
             self.client.close()
@@ -674,7 +676,9 @@ class AsyncPop3Mailbox(_Pop3Base):
         self._check_open()
         try:
             uids = await self.client.uidl()
-            sizes = await self.client.list()
+            sizes = await self.client.list() if uids else {}
+        except ServerError as exc:
+            raise MailboxError(f"{self._where} cannot list its messages: {exc}") from exc
         except _FATAL as exc:
             raise self._lost(exc, "listing the messages") from exc
         self._listing = _pop3_listing(sizes, uids, self._where)
@@ -711,7 +715,7 @@ class AsyncPop3Mailbox(_Pop3Base):
         self._check_open()
         try:
             errors = (
-                await self.client.delete_many(self._numbers(self._marked)) if self._marked else {}
+                await self.client.delete_many(sorted(self._numbers(self._marked))) if self._marked else {}
             )
             await self.client.quit()
         except (*_FATAL, ServerError) as exc:
