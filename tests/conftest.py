@@ -7,6 +7,7 @@ import ssl
 from collections.abc import Iterator
 
 import pytest
+
 from dovecot_server import DovecotServer, find_dovecot
 
 

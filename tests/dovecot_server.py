@@ -267,7 +267,7 @@ service ipc {{
     # -- users and mail ------------------------------------------------------------------------
 
     def add_user(self) -> str:
-        """Add a user with an empty Maildir and return its name; the password is :data:`PASSWORD`."""
+        """Add a user with an empty Maildir and return its name; it logs in with PASSWORD."""
         name = f"user{next(_user_numbers)}"
         self._make_maildir(name)
         return name
@@ -287,7 +287,8 @@ service ipc {{
         maildir = self.maildir(user)
         count = 0
         stamp = int(time.time())
-        for count, data in enumerate(messages, start=1):
+        for data in messages:
+            count += 1
             name = f"{stamp}.M{next(_file_numbers)}P{os.getpid()}.bouncekit-test"
             temporary = maildir / "tmp" / name
             temporary.write_bytes(data)

@@ -9,6 +9,7 @@ Every command received is recorded in :attr:`FakePop3Server.commands`.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import threading
@@ -163,8 +164,6 @@ class FakePop3Server:
 
 
 def _close(connection: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):
         connection.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
     connection.close()

@@ -14,12 +14,12 @@ import json
 from pathlib import Path
 
 import pytest
-from fake_pop3 import FakePop3Server, err, multi_line, ok, transcript_answers
 
 from bouncekit import BounceType, Reason, parse
 from bouncekit._verdict import status_verdict
 from bouncekit.mailbox import Pop3Mailbox
 from bouncekit.pop3 import Pop3Client
+from fake_pop3 import FakePop3Server, err, multi_line, ok, transcript_answers
 
 SHARED_CASES = Path(__file__).resolve().parents[2] / "shared" / "cases"
 

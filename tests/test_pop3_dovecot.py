@@ -13,8 +13,6 @@ import socket
 import ssl
 
 import pytest
-from dovecot_server import HOST, OAUTH_TOKEN, OAUTH_USER, PASSWORD, DovecotServer
-from synthetic_bounces import make_bounce, original_message_id, recipient
 
 from bouncekit import _cli, parse
 from bouncekit.exceptions import (
@@ -25,6 +23,8 @@ from bouncekit.exceptions import (
 )
 from bouncekit.mailbox import AsyncPop3Mailbox, Pop3Mailbox
 from bouncekit.pop3 import AsyncPop3Client, Pop3Client
+from dovecot_server import HOST, OAUTH_TOKEN, OAUTH_USER, PASSWORD, DovecotServer
+from synthetic_bounces import make_bounce, original_message_id, recipient
 
 pytestmark = pytest.mark.dovecot
 
@@ -194,14 +194,19 @@ def test_drop_before_commit_reports_marks(
     assert listed_uids(dovecot, user, tls_context) == uids
 
 
+def mark_all_then_fail(box: Pop3Mailbox) -> None:
+    with box:
+        for item in box.iter_messages():
+            box.mark_deleted(item.uid)
+        raise RuntimeError("the database is down")
+
+
 def test_exception_in_loop_deletes_nothing(
     dovecot: DovecotServer, user: str, tls_context: ssl.SSLContext
 ) -> None:
     before = listed_uids(dovecot, user, tls_context)
-    with pytest.raises(RuntimeError), open_box(dovecot, user, tls_context) as box:
-        for item in box.iter_messages():
-            box.mark_deleted(item.uid)
-        raise RuntimeError("the database is down")
+    with pytest.raises(RuntimeError):
+        mark_all_then_fail(open_box(dovecot, user, tls_context))
     assert listed_uids(dovecot, user, tls_context) == before
 
 

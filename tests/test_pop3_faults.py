@@ -13,7 +13,6 @@ import time
 from collections.abc import Mapping
 
 import pytest
-from fake_pop3 import DROP, HANG, Answer, FakePop3Server, err, multi_line, ok
 
 from bouncekit.exceptions import (
     LocalProtocolError,
@@ -25,6 +24,7 @@ from bouncekit.exceptions import (
 )
 from bouncekit.mailbox import AsyncPop3Mailbox, Pop3Mailbox
 from bouncekit.pop3 import AsyncPop3Client, Pop3Client
+from fake_pop3 import DROP, HANG, Answer, FakePop3Server, err, multi_line, ok
 
 CAPA = multi_line("", b"TOP\r\nUIDL\r\nUSER\r\nPIPELINING\r\nRESP-CODES\r\n")
 
@@ -59,6 +59,18 @@ def open_box(server: FakePop3Server, timeout: float = 5.0) -> Pop3Mailbox:
     return Pop3Mailbox(client, user="bounces")
 
 
+def mark_each(box: Pop3Mailbox, fetched: list[str] | None = None, *, fail: bool = False) -> None:
+    """Mark each message the mailbox yields; with *fail*, raise after the first as a store might."""
+    with box:
+        for item in box.iter_messages():
+            if fetched is not None:
+                fetched.append(item.uid)
+            box.mark_deleted(item.uid)
+            if fail:
+                raise KeyError(item.uid)
+        box.commit()
+
+
 def test_bare_status_lines_accepted() -> None:
     answers = mailbox_script(CAPA=err(), QUIT=ok())
     with FakePop3Server(answers, greeting=b"+OK\r\n") as server:
@@ -75,9 +87,7 @@ def test_dropped_mid_retr_deletes_nothing() -> None:
         box = open_box(server)
         fetched = []
         with pytest.raises(MarksLostError) as caught:
-            for item in box.iter_messages():
-                fetched.append(item.uid)
-                box.mark_deleted(item.uid)
+            mark_each(box, fetched)
     assert fetched == ["uid-a"]
     assert caught.value.lost_marks == frozenset({"uid-a"})
     assert not [command for command in server.commands if command.startswith(("DELE", "QUIT"))]
@@ -165,8 +175,7 @@ def test_silent_server_times_out() -> None:
         box = open_box(server, timeout=0.5)
         started = time.monotonic()
         with pytest.raises(MarksLostError) as caught:
-            for item in box.iter_messages():
-                box.mark_deleted(item.uid)
+            mark_each(box)
         elapsed = time.monotonic() - started
     assert isinstance(caught.value.__cause__, Pop3TimeoutError)
     assert caught.value.lost_marks == frozenset({"uid-a"})
@@ -200,10 +209,8 @@ def test_connection_refused_typed() -> None:
 def test_exception_in_loop_keeps_mail() -> None:
     with FakePop3Server(mailbox_script()) as server:
         box = open_box(server)
-        with pytest.raises(KeyError) as caught, box:
-            for item in box.iter_messages():
-                box.mark_deleted(item.uid)
-                raise KeyError(item.uid)
+        with pytest.raises(KeyError) as caught:
+            mark_each(box, fail=True)
     assert "1 marks lost" in "".join(caught.value.__notes__)
     assert not [command for command in server.commands if command.startswith(("DELE", "QUIT"))]
 
