@@ -1,4 +1,6 @@
-"""Development sessions: ``nox -s tests``, ``typing``, ``lint``, ``docs``, ``bench``, ``bench_pop3``."""
+"""
+Development sessions: ``nox -s tests``, ``typing``, ``lint``, ``docs``, ``bench``, ``bench_pop3``.
+"""
 
 from __future__ import annotations
 
