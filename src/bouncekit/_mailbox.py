@@ -9,9 +9,9 @@ Every mailbox follows one contract, :class:`Mailbox`:
   are deleted at :meth:`Mailbox.commit` and at no other time, and only the
   ones marked. For POP3 the marks are sent as DELE commands just before QUIT,
   and RFC 1939 section 6 has the server delete them only after QUIT.
-- Ending a session any other way (a dropped connection, an exception in the
-  caller's loop, leaving a ``with`` block without commit) deletes nothing and
-  reports the marks that were lost: in :class:`~bouncekit.exceptions.MarksLostError`,
+- Ending a session any other way deletes nothing: a dropped connection, an
+  exception in the caller's loop, or leaving a ``with`` block without commit.
+  The marks lost are reported in :class:`~bouncekit.exceptions.MarksLostError`,
   in a note added to the caller's exception, and in a warning log record.
 - A message that cannot be read is yielded with ``error`` set, and iteration
   goes on with the next one.
@@ -93,7 +93,7 @@ class MailboxMessage:
 @attrs.frozen
 class CommitResult:
     """
-    What a commit deleted.
+    The outcome of a commit.
 
     Attributes:
         deleted: The unique-ids deleted.
@@ -449,7 +449,9 @@ class _Pop3Base(_Marks):
         self._marked.clear()
         message = f"{self._where}: {doing} failed ({exc}); nothing was deleted"
         if lost:
-            message += f", and {len(lost)} marks were lost; the next poll sees those messages again"
+            message += (
+                f", and {len(lost)} marks were lost; the next poll returns those messages again"
+            )
         logger.warning("%s", message)
         return MarksLostError(message, lost)
 
@@ -470,7 +472,12 @@ class _Pop3Base(_Marks):
         deleted = frozenset(self._marked) - failed.keys()
         self._marked.clear()
         self._open = False
-        logger.debug("%s: deleted %d messages, %d refused", self._where, len(deleted), len(failed))
+        logger.debug(
+            "%s: deleted %d messages, %d rejected by the server",
+            self._where,
+            len(deleted),
+            len(failed),
+        )
         return CommitResult(deleted, failed)
 
 
@@ -595,12 +602,14 @@ class Pop3Mailbox(_Pop3Base):
         Send DELE for each marked message, then QUIT, so the server deletes them.
 
         Raises:
-            MarksLostError: The connection failed before QUIT was answered; the
+            MarksLostError: The connection failed before the response to QUIT; the
                 server deletes nothing then (RFC 1939 section 6).
         """
         self._check_open()
         try:
-            errors = self.client.delete_many(sorted(self._numbers(self._marked))) if self._marked else {}
+            errors = (
+                self.client.delete_many(sorted(self._numbers(self._marked))) if self._marked else {}
+            )
             self.client.quit()
         except (*_FATAL, ServerError) as exc:
             self.client.close()
@@ -715,7 +724,9 @@ class AsyncPop3Mailbox(_Pop3Base):
         self._check_open()
         try:
             errors = (
-                await self.client.delete_many(sorted(self._numbers(self._marked))) if self._marked else {}
+                await self.client.delete_many(sorted(self._numbers(self._marked)))
+                if self._marked
+                else {}
             )
             await self.client.quit()
         except (*_FATAL, ServerError) as exc:

@@ -59,8 +59,8 @@ __all__ = [
 MAX_COMMAND_LENGTH = 255
 # A whole multi-line response (a message, a listing) larger than this is skipped.
 DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024
-# RFC 2449 allows 512 octets for a status line; real servers stay far below
-# this, and a peer that sends more without a line end is not speaking POP3.
+# RFC 2449 allows 512 octets for a status line. A peer that sends 128 times
+# that without a line end is not speaking POP3, so the session ends there.
 MAX_STATUS_LINE = 64 * 1024
 
 _CRLF = b"\r\n"
@@ -70,7 +70,7 @@ _APOP_TIMESTAMP = re.compile(r"<[^<>\s]*>")
 
 
 class SessionState(enum.Enum):
-    """Where a POP3 session is (RFC 1939 section 3)."""
+    """The state of a POP3 session (RFC 1939 section 3)."""
 
     GREETING = "greeting"
     AUTHORIZATION = "authorization"
@@ -149,7 +149,7 @@ class Command:
 @attrs.frozen
 class AuthResponse:
     """
-    The client's answer to a SASL challenge during AUTH (RFC 5034 section 4).
+    The client's response to a SASL challenge during AUTH (RFC 5034 section 4).
 
     Attributes:
         data: The response before base64 encoding. Hidden in ``repr()``.
@@ -194,7 +194,7 @@ class ErrorResponse:
     A ``-ERR`` status line.
 
     Attributes:
-        command: The command it answers, or ``None`` for a rejected greeting.
+        command: The command it responds to, or ``None`` for a rejected greeting.
         text: The text after ``-ERR`` and after the response code.
         code: The RFC 2449 response code inside the brackets, e.g. ``"IN-USE"``, or ``None``.
     """
@@ -214,7 +214,7 @@ class Challenge:
 
 @attrs.frozen
 class Capabilities:
-    """The answer to CAPA: each capability name in upper case, with its arguments."""
+    """The response to CAPA: each capability name in upper case, with its arguments."""
 
     command: Command
     entries: Mapping[str, tuple[str, ...]]
@@ -225,7 +225,7 @@ class Capabilities:
 
 @attrs.frozen
 class Status:
-    """The answer to STAT: the number of messages and their total size in octets."""
+    """The response to STAT: the number of messages and their total size in octets."""
 
     command: Command
     count: int
@@ -234,7 +234,7 @@ class Status:
 
 @attrs.frozen
 class ScanListing:
-    """The answer to LIST (one entry for ``LIST n``): message number to size in octets."""
+    """The response to LIST (one entry for ``LIST n``): message number to size in octets."""
 
     command: Command
     sizes: Mapping[int, int]
@@ -242,7 +242,7 @@ class ScanListing:
 
 @attrs.frozen
 class UniqueIdListing:
-    """The answer to UIDL (one entry for ``UIDL n``): message number to unique-id."""
+    """The response to UIDL (one entry for ``UIDL n``): message number to unique-id."""
 
     command: Command
     unique_ids: Mapping[int, str]
@@ -251,7 +251,7 @@ class UniqueIdListing:
 @attrs.frozen
 class MessageData:
     """
-    The answer to RETR or TOP.
+    The response to RETR or TOP.
 
     Attributes:
         command: The RETR or TOP command.
@@ -267,7 +267,7 @@ class MessageData:
 
 @attrs.frozen
 class MessageTooLarge:
-    """A RETR or TOP answer (or a listing) larger than the limit; it was read and dropped."""
+    """A RETR or TOP response (or a listing) over the size limit, read and dropped."""
 
     command: Command
     number: int | None
@@ -361,7 +361,7 @@ class Pop3Connection:
 
     @property
     def pipelining(self) -> bool:
-        """``True`` when the server announced PIPELINING in its last CAPA answer."""
+        """``True`` when the server announced PIPELINING in its last CAPA response."""
         return self.capabilities is not None and "PIPELINING" in self.capabilities
 
     @property
@@ -449,8 +449,8 @@ class Pop3Connection:
             self._eof = True
             return
         if self._pos:
-            # Drop what was already parsed before growing the buffer, so each
-            # byte is moved at most once more; offsets shift with it.
+            # Drop what was already parsed before growing the buffer, so the
+            # buffer holds only unread data; the saved offsets shift with it.
             del self._buffer[: self._pos]
             if self._body_start >= 0:
                 self._body_start -= self._pos
@@ -572,7 +572,7 @@ class Pop3Connection:
         elif name == "STAT":
             fields = raw.split()
             if len(fields) < 2:
-                msg = f"STAT answer has no count and size: {raw[:80]!r}"
+                msg = f"the STAT response has no count and size: {raw[:80]!r}"
                 raise RemoteProtocolError(msg)
             return Status(
                 command, _number(fields[0], "STAT count"), _number(fields[1], "STAT size")
@@ -586,7 +586,7 @@ class Pop3Connection:
         return OkResponse(command=command, text=_text(raw))
 
     def _start_tls(self) -> None:
-        # RFC 2595 section 4: anything the server sent after its STLS answer
+        # RFC 2595 section 4: anything the server sent after its STLS response
         # would be read as if it came over TLS; an attacker in the middle can
         # inject it, so such data ends the session.
         if self._pos < len(self._buffer):

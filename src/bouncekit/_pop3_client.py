@@ -136,7 +136,7 @@ class _Session:
 
     @property
     def capabilities(self) -> Mapping[str, tuple[str, ...]]:
-        """The server's last CAPA answer; empty when it does not support CAPA."""
+        """The server's last CAPA response; empty when it does not support CAPA."""
         return self._conn.capabilities.entries if self._conn.capabilities else {}
 
     @property
@@ -150,14 +150,14 @@ class _Session:
         event = yield _READ
         assert event is not None
         if isinstance(event, ConnectionClosed):
-            raise _lost(f"while waiting for the answer to {what}")
+            raise _lost(f"while waiting for the response to {what}")
         return event
 
     def _drain(self) -> _Op[None]:
-        # A caller that stopped iterating fetch_many() leaves answers in
-        # flight; read and drop them so the next answer matches its command.
+        # A caller that stopped iterating fetch_many() leaves responses in
+        # flight. Read and drop them, so the next response matches its command.
         while self._conn.pending:
-            yield from self._response("a command whose answer was no longer needed")
+            yield from self._response("a command whose response is no longer needed")
 
     def _command(self, command: Command) -> _Op[Event]:
         yield from self._drain()
@@ -243,7 +243,7 @@ class _Session:
                 pending_initial = None
             else:
                 # A challenge after the response is an error report (XOAUTH2
-                # sends JSON); answering with an empty line gets the -ERR.
+                # sends JSON), and an empty line in reply makes the server send -ERR.
                 logger.debug(
                     "AUTH %s challenge from %s: %r", mechanism, self.host, event.data[:200]
                 )
@@ -291,7 +291,7 @@ class _Session:
 
     def _quit(self) -> _Op[None]:
         event = yield from self._command(Command("QUIT"))
-        logger.debug("QUIT to %s:%d answered: %s", self.host, self.port, getattr(event, "text", ""))
+        logger.debug("QUIT to %s:%d: +OK %s", self.host, self.port, getattr(event, "text", ""))
 
 
 def _number_of(command: Command) -> int:
@@ -310,7 +310,7 @@ def _fetch_result(command: Command, event: Event) -> FetchResult:
             "so it was skipped"
         )
     else:
-        error = RemoteProtocolError(f"unexpected answer to {command}: {event!r}")
+        error = RemoteProtocolError(f"unexpected response to {command}: {event!r}")
     logger.warning("cannot fetch message %d: %s", number, error)
     return number, error
 
@@ -326,7 +326,7 @@ def _delete_result(command: Command, event: Event) -> tuple[int, ServerError | N
 
 def _listing(event: Event, kind: type[T]) -> T:
     if not isinstance(event, kind):
-        msg = f"expected a {kind.__name__} answer, got {event!r}"
+        msg = f"expected a {kind.__name__} response, got {event!r}"
         raise RemoteProtocolError(msg)
     return event
 
@@ -391,7 +391,7 @@ class Pop3Client(_Session):
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
     ) -> Pop3Client:
         """
-        Connect, read the greeting and the capabilities, and start TLS as *security* says.
+        Connect, read the greeting and the capabilities, and start TLS as *security* requests.
 
         Args:
             host: The server's name or address.

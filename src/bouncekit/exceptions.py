@@ -54,7 +54,7 @@ class RemoteProtocolError(Pop3Error):
 
 class ServerError(Pop3Error):
     """
-    The server answered a command with ``-ERR``.
+    The server responded to a command with ``-ERR``.
 
     Attributes:
         command: The command that failed, with any password or token hidden.
@@ -82,15 +82,15 @@ class AuthenticationError(ServerError):
 
 
 class MailboxLockedError(ServerError):
-    """The server answered ``-ERR [IN-USE]``: another session holds the mailbox; retry later."""
+    """The server sent ``-ERR [IN-USE]``: another session has the mailbox locked; retry later."""
 
 
 class LoginDelayError(ServerError):
-    """The server answered ``-ERR [LOGIN-DELAY]``: this user logged in too recently; retry later."""
+    """The server sent ``-ERR [LOGIN-DELAY]``: this user logged in too recently; retry later."""
 
 
 class Pop3ConnectionError(Pop3Error, ConnectionError):
-    """The connection could not be opened, or closed before the server's answer was complete."""
+    """The connection could not be opened, or closed before the server's response was complete."""
 
 
 class TlsError(Pop3Error):
@@ -115,7 +115,7 @@ class MarksLostError(MailboxError):
 
     Attributes:
         lost_marks: The unique-ids that were marked for deletion and are still
-            in the mailbox. The next poll sees them again under the same ids.
+            in the mailbox. The next poll lists them again under the same ids.
     """
 
     def __init__(self, message: str, lost_marks: frozenset[str] = frozenset()) -> None:
