@@ -8,8 +8,8 @@ POP3S with implicit TLS), and is stopped by its own pid.
 
 Facts about Dovecot 2.3 that shape this file:
 
-- Started as root, Dovecot refuses UID 0 for mail, so the mailboxes belong to
-  ``nobody``; started as another user, every process runs as that user and
+- Started as root, Dovecot rejects UID 0 for mail, so the mailboxes belong to
+  ``nobody``. Started as another user, every process runs as that user, and
   nothing may chroot.
 - UNIX socket paths are limited to 107 bytes, so the folder sits directly in
   the system's temporary folder, not under a checkout of any depth.
@@ -141,8 +141,8 @@ default_internal_group = {group}
 default_login_user = {login}
 first_valid_uid = 1
 
-# USER/PASS and AUTH PLAIN without TLS are refused by the client unless the
-# caller allows them; the server allows them so that the client's check is tested.
+# The server accepts USER/PASS and AUTH PLAIN without TLS, so the tests can
+# check that the client itself rejects them unless the caller allows them.
 disable_plaintext_auth = no
 # apop makes the greeting carry a timestamp; with a passwd-file, xoauth2
 # compares the bearer token with the password, so a fake token works.
@@ -161,9 +161,9 @@ pop3_no_flag_updates = yes
 pop3_lock_session = yes
 mail_fsync = never
 
-# The OAuth user's bearer token is its password in a passwd-file; every
-# other user name logs in with PASSWORD, so a test can add users without the
-# server reading a changed file (it notices changes only to the second).
+# The OAuth user's bearer token is its password in a passwd-file. Every other
+# user name logs in with PASSWORD, because Dovecot 2.3.19 did not see a user
+# appended to its passwd-file within the same second as its last read.
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {self.passwd}

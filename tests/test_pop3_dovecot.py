@@ -31,7 +31,7 @@ pytestmark = pytest.mark.dovecot
 
 @pytest.fixture
 def user(dovecot: DovecotServer) -> str:
-    """Return a new user whose mailbox holds bounces 1 to 5."""
+    """Return a new user whose mailbox contains bounces 1 to 5."""
     name = dovecot.add_user()
     dovecot.deliver(name, (make_bounce(n) for n in range(1, 6)))
     return name

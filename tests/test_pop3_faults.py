@@ -34,7 +34,7 @@ def message(n: int) -> bytes:
 
 
 def mailbox_script(**overrides: Answer | bytes) -> Mapping[str, Answer | bytes]:
-    """Return answers for a three-message mailbox; *overrides* replace single commands."""
+    """Return the responses of a three-message mailbox; *overrides* replace single commands."""
     answers: dict[str, Answer | bytes] = {
         "CAPA": CAPA,
         "USER": ok(),
