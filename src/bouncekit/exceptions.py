@@ -21,17 +21,12 @@ __all__ = [
     "Pop3TimeoutError",
     "RemoteProtocolError",
     "ServerError",
-    "SourceError",
     "TlsError",
 ]
 
 
 class BounceKitError(Exception):
     """The root of every exception bouncekit raises."""
-
-
-class SourceError(BounceKitError, OSError):
-    """A file, folder or mailbox given to the scanner cannot be read."""
 
 
 class Pop3Error(BounceKitError):
