@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from dovecot_server import DovecotServer, find_dovecot
 
 # A checkout lives at /work/<name>, next to the shared folder with the corpus.
