@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 import ssl
+from io import StringIO
 
 import pytest
 
@@ -268,8 +270,6 @@ def scan(dovecot: DovecotServer, user: str, *options: str) -> list[dict[str, obj
     argv = ["scan", url, "--format", "jsonl", "--ca-file", str(dovecot.ca_file), *options]
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("BOUNCEKIT_POP3_PASSWORD", PASSWORD)
-        from io import StringIO  # noqa: PLC0415
-
         out = StringIO()
         patch.setattr("sys.stdout", out)
         _cli.main(argv)
@@ -295,3 +295,60 @@ def test_cli_scan_delete(dovecot: DovecotServer, user: str, tls_context: ssl.SSL
     assert all(record["error"] is None for record in records)
     assert records[0]["recipients"][0]["address"] == recipient(1)  # type: ignore[index]
     assert listed_uids(dovecot, user, tls_context) == []
+
+
+def test_secrets_not_logged(
+    dovecot: DovecotServer, user: str, tls_context: ssl.SSLContext, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="bouncekit")
+    with Pop3Client.connect(
+        HOST, dovecot.pop3s_port, ssl_context=tls_context, timeout=20
+    ) as client:
+        client.login(user, PASSWORD)
+        client.quit()
+    with Pop3Client.connect(
+        HOST, dovecot.pop3s_port, ssl_context=tls_context, timeout=20
+    ) as client:
+        client.auth_xoauth2(OAUTH_USER, OAUTH_TOKEN)
+        client.quit()
+    assert f"as {user!r} with USER/PASS" in caplog.text
+    assert PASSWORD not in caplog.text
+    assert OAUTH_TOKEN[:40] not in caplog.text
+
+
+def test_cli_plain_url_needs_starttls(dovecot: DovecotServer, user: str) -> None:
+    url = f"pop3://{user}@{HOST}:{dovecot.pop3_port}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BOUNCEKIT_POP3_PASSWORD", PASSWORD)
+        out = StringIO()
+        patch.setattr("sys.stdout", out)
+        status = _cli.main(["scan", url, "--format", "jsonl"])
+    [record] = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert status == 1
+    assert record["source"] == f"pop3://{HOST}"
+    assert "--starttls" in record["error"]
+
+
+def test_cli_starttls_scan(dovecot: DovecotServer, user: str) -> None:
+    url = f"pop3://{user}@{HOST}:{dovecot.pop3_port}"
+    argv = ["scan", url, "--starttls", "--format", "jsonl", "--ca-file", str(dovecot.ca_file)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BOUNCEKIT_POP3_PASSWORD", PASSWORD)
+        out = StringIO()
+        patch.setattr("sys.stdout", out)
+        status = _cli.main(argv)
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert status == 0
+    assert [r["original_message_id"] for r in records] == [
+        original_message_id(n) for n in range(1, 6)
+    ]
+
+
+def test_cli_password_in_url_rejected() -> None:
+    out = StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("sys.stdout", out)
+        _cli.main(["scan", f"pop3s://bounces:hunter2@{HOST}:1", "--format", "jsonl"])
+    [record] = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert "not accepted" in record["error"]
+    assert "hunter2" not in record["error"]

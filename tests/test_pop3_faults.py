@@ -237,3 +237,19 @@ def test_async_drop_mid_retr() -> None:
         seen, lost = asyncio.run(poll(server.port))
     assert seen == ["uid-a", "uid-b"]
     assert lost == frozenset({"uid-a", "uid-b"})
+
+
+def test_abandoned_fetch_drained() -> None:
+    answers = mailbox_script(STAT=ok("3 180"))
+    with FakePop3Server(answers) as server:
+        client = Pop3Client.connect(
+            "127.0.0.1", server.port, security="plain", allow_plaintext_auth=True, timeout=5
+        )
+        client.login("bounces", "secret")
+        for _, data in client.fetch_many([1, 2, 3]):
+            first = data
+            break
+        status = client.stat()
+        client.quit()
+    assert first == message(1)
+    assert status == (3, 180)
