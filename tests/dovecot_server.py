@@ -116,7 +116,7 @@ class DovecotServer:
     def _service_users(self) -> tuple[str, str, str]:
         if os.getuid() != 0:
             me = pwd.getpwuid(os.getuid()).pw_name
-            return me, me, me
+            return me, _group_name(os.getgid()), me
         internal = "dovecot" if _user_exists("dovecot") else "nobody"
         login = "dovenull" if _user_exists("dovenull") else "nobody"
         group = _group_name(pwd.getpwnam(internal).pw_gid)
@@ -228,8 +228,8 @@ service ipc {{
             if self._greets():
                 return
             time.sleep(0.05)
-        self.stop()
         msg = f"Dovecot did not start on {HOST}:{self.pop3_port}:\n{self.log_tail()}"
+        self.stop()
         raise RuntimeError(msg)
 
     def _greets(self) -> bool:
