@@ -52,11 +52,15 @@ def mailbox_script(**overrides: Answer | bytes) -> Mapping[str, Answer | bytes]:
 
 
 def open_box(server: FakePop3Server, timeout: float = 5.0) -> Pop3Mailbox:
-    client = Pop3Client.connect(
-        "127.0.0.1", server.port, security="plain", timeout=timeout, allow_plaintext_auth=True
+    return Pop3Mailbox.open(
+        "127.0.0.1",
+        "bounces",
+        "secret",
+        port=server.port,
+        security="plain",
+        timeout=timeout,
+        allow_plaintext_auth=True,
     )
-    client.login("bounces", "secret")
-    return Pop3Mailbox(client, user="bounces")
 
 
 def mark_each(box: Pop3Mailbox, fetched: list[str] | None = None, *, fail: bool = False) -> None:

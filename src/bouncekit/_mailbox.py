@@ -591,11 +591,15 @@ class Pop3Mailbox(_Pop3Base):
         if self._listing is None:
             self.list_messages()
         numbers = self._numbers(self._unmarked(uids))
+        failed = 0
         try:
             for number, result in self.client.fetch_many(numbers, headers_only=headers_only):
-                yield self._message(number, result, numbers)
+                message = self._message(number, result, numbers)
+                failed += message.error is not None
+                yield message
         except _FATAL as exc:
             raise self._lost(exc, "fetching the messages") from exc
+        logger.debug("%s: fetched %d messages, %d failed", self._where, len(numbers), failed)
 
     def commit(self) -> CommitResult:
         """
@@ -713,11 +717,15 @@ class AsyncPop3Mailbox(_Pop3Base):
         if self._listing is None:
             await self.list_messages()
         numbers = self._numbers(self._unmarked(uids))
+        failed = 0
         try:
             async for number, result in self.client.fetch_many(numbers, headers_only=headers_only):
-                yield self._message(number, result, numbers)
+                message = self._message(number, result, numbers)
+                failed += message.error is not None
+                yield message
         except _FATAL as exc:
             raise self._lost(exc, "fetching the messages") from exc
+        logger.debug("%s: fetched %d messages, %d failed", self._where, len(numbers), failed)
 
     async def commit(self) -> CommitResult:
         """Send DELE for each marked message, then QUIT, as :meth:`Pop3Mailbox.commit` does."""

@@ -417,6 +417,7 @@ class Pop3Client(_Session):
             raise Pop3ConnectionError(f"cannot connect to {host}:{port}: {exc}") from exc
         if security == "tls":
             sock = _wrap(context, sock, host, port)
+            logger.debug("TLS: %s with %s:%d", sock.version(), host, port)
         client = cls(
             sock,
             host,
