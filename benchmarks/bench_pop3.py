@@ -3,12 +3,13 @@ Fetch 10,000 bounces from a local Dovecot with bouncekit's client and with popli
 
     python benchmarks/bench_pop3.py [--messages 10000] [--rounds 3] [--tls]
 
-Starts a private Dovecot on 127.0.0.1 (the test suite's fixture, so Debian's
-dovecot-pop3d must be installed), fills one Maildir with synthetic ~3 KB
-bounces, and then, in alternating rounds, reads every message once with
-``Pop3Client.fetch_many`` (pipelined RETR) and once with a ``poplib.POP3.retr``
-loop. Each timing covers the fetching only, after login. Prints the median
-rate of each client, and the ratio of the two times in each round.
+Starts a private Dovecot on 127.0.0.1, the test suite's fixture, so Debian's
+dovecot-pop3d must be installed. Fills one Maildir with synthetic ~3 KB
+bounces. Then, in alternating rounds, reads every message once with
+``Pop3Client.fetch_many`` (pipelined RETR) and once with a
+``poplib.POP3.retr`` loop. Each timing covers the fetching only, after login.
+Prints the median rate of each client, and the ratio of the two times in each
+round.
 """
 
 from __future__ import annotations
