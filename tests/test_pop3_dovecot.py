@@ -122,6 +122,18 @@ def test_xoauth2_long_token(dovecot: DovecotServer, tls_context: ssl.SSLContext)
     assert count == 0
 
 
+def test_xoauth2_bad_token(dovecot: DovecotServer, tls_context: ssl.SSLContext) -> None:
+    # The server reports the failure in a "+" challenge first (JSON for XOAUTH2),
+    # and sends -ERR once the client replies with an empty line.
+    with Pop3Client.connect(
+        HOST, dovecot.pop3s_port, ssl_context=tls_context, timeout=20
+    ) as client:
+        with pytest.raises(AuthenticationError) as caught:
+            client.auth_xoauth2(OAUTH_USER, OAUTH_TOKEN + "-expired")
+        client.quit()
+    assert caught.value.code == "AUTH"
+
+
 def test_wrong_password_typed(
     dovecot: DovecotServer, user: str, tls_context: ssl.SSLContext
 ) -> None:
@@ -352,3 +364,13 @@ def test_cli_password_in_url_rejected() -> None:
     [record] = [json.loads(line) for line in out.getvalue().splitlines()]
     assert "not accepted" in record["error"]
     assert "hunter2" not in record["error"]
+
+
+def test_cli_invalid_port_reported() -> None:
+    out = StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("sys.stdout", out)
+        status = _cli.main(["scan", f"pop3s://bounces@{HOST}:99999", "--format", "jsonl"])
+    [record] = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert status == 1
+    assert "invalid port" in record["error"]

@@ -25,7 +25,7 @@ from bouncekit._mailbox import Pop3Mailbox
 from bouncekit._parse import parse
 from bouncekit._pop3_client import Security
 from bouncekit._scan import bounce_record, error_record
-from bouncekit.exceptions import BounceKitError, MarksLostError
+from bouncekit.exceptions import BounceKitError
 
 __all__ = ["PASSWORD_VARIABLE", "Pop3Options", "is_pop3_url", "pop3_records"]
 
@@ -93,7 +93,12 @@ class _Target:
             )
             raise BounceKitError(msg)
         security: Security = "tls" if scheme == "pop3s" else "starttls"
-        return cls(parts.hostname, parts.port, unquote(parts.username), security)
+        try:
+            port = parts.port
+        except ValueError:
+            msg = f"{url!r} has an invalid port; expected a number from 1 to 65535"
+            raise BounceKitError(msg) from None
+        return cls(parts.hostname, port, unquote(parts.username), security)
 
 
 def _password(target: _Target) -> str:
@@ -174,7 +179,8 @@ def _scan_mailbox(
             flush()
             result = box.commit()
             logger.info("%s: %d records, %d deleted", host, len(written), len(result.deleted))
-    except MarksLostError as exc:
+    except BounceKitError as exc:
+        # MarksLostError among them: the session ended early and deleted nothing.
         yield error_record(f"pop3://{host}", str(exc))
     finally:
         if options.keep_seen is not None:
