@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bouncekit.pop3 import (
     NEED_DATA,
@@ -296,3 +298,22 @@ def test_unexpected_data_without_command() -> None:
     conn.receive_data(b"+OK surprise\r\n")
     with pytest.raises(RemoteProtocolError, match="no command pending"):
         conn.next_event()
+
+
+line_text = st.binary(max_size=300).map(lambda data: data.replace(b"\r", b"").replace(b"\n", b""))
+
+
+@given(
+    lines=st.lists(st.one_of(line_text, st.sampled_from([b".", b"..", b".x", b""])), max_size=20),
+    step=st.integers(min_value=1, max_value=64),
+)
+def test_retr_round_trip(lines: list[bytes], step: int) -> None:
+    body = b"".join(line + b"\r\n" for line in lines)
+    wire = b"+OK\r\n" + b"".join(
+        (b"." + line if line.startswith(b".") else line) + b"\r\n" for line in lines
+    )
+    conn = logged_in()
+    conn.send(Command("RETR", ("1",)))
+    [event] = feed(conn, wire + b".\r\n", step=step)
+    assert isinstance(event, MessageData)
+    assert event.data == body

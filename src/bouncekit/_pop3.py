@@ -63,6 +63,8 @@ DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024
 # that without a line end is not speaking POP3, so the session ends there.
 MAX_STATUS_LINE = 64 * 1024
 
+# NOTE: lines must end in CRLF as RFC 1939 requires. From a server that ends
+# them with a bare LF no response completes, so the client's read times out.
 _CRLF = b"\r\n"
 _TERMINATOR = b"\r\n.\r\n"
 _RESPONSE_CODE = re.compile(r"\[([^\]]*)\]\s*")
