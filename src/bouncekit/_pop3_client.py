@@ -496,7 +496,10 @@ class Pop3Client(_Session):
             try:
                 data = self._sock.recv(_READ_SIZE)
             except TimeoutError as exc:
-                msg = f"{self.host}:{self.port} sent nothing for {self.timeout} s"
+                msg = (
+                    f"no data from {self.host}:{self.port} for {self.timeout} s, "
+                    "and its response is incomplete"
+                )
                 raise Pop3TimeoutError(msg) from exc
             except OSError as exc:
                 logger.warning("reading from %s:%d failed: %s", self.host, self.port, exc)
@@ -730,7 +733,10 @@ class AsyncPop3Client(_Session):
             try:
                 data = await asyncio.wait_for(self._reader.read(_READ_SIZE), self.timeout)
             except TimeoutError as exc:
-                msg = f"{self.host}:{self.port} sent nothing for {self.timeout} s"
+                msg = (
+                    f"no data from {self.host}:{self.port} for {self.timeout} s, "
+                    "and its response is incomplete"
+                )
                 raise Pop3TimeoutError(msg) from exc
             except OSError as exc:
                 logger.warning("reading from %s:%d failed: %s", self.host, self.port, exc)

@@ -93,7 +93,7 @@ class TlsError(Pop3Error):
 
 
 class Pop3TimeoutError(Pop3Error, TimeoutError):
-    """The server sent nothing for longer than the client's timeout."""
+    """The server sent no data for longer than the client's timeout while a response was due."""
 
 
 class MessageTooLargeError(Pop3Error):
