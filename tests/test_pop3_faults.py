@@ -15,12 +15,14 @@ from collections.abc import Mapping
 import pytest
 
 from bouncekit.exceptions import (
+    AuthenticationError,
     LocalProtocolError,
     LoginDelayError,
     MailboxLockedError,
     MarksLostError,
     Pop3ConnectionError,
     Pop3TimeoutError,
+    ServerError,
 )
 from bouncekit.mailbox import AsyncPop3Mailbox, Pop3Mailbox
 from bouncekit.pop3 import AsyncPop3Client, Pop3Client
@@ -257,3 +259,11 @@ def test_abandoned_fetch_drained() -> None:
         client.quit()
     assert first == message(1)
     assert status == (3, 180)
+
+
+def test_sys_temp_login_not_auth_error() -> None:
+    answers = mailbox_script(PASS=err("[SYS/TEMP] authentication backend unavailable"))
+    with FakePop3Server(answers) as server, pytest.raises(ServerError) as caught:
+        open_box(server)
+    assert not isinstance(caught.value, AuthenticationError)
+    assert caught.value.is_temporary

@@ -105,7 +105,9 @@ def _server_error(event: ErrorResponse) -> ServerError:
     elif code == "LOGIN-DELAY":
         kind, message = LoginDelayError, f"{message} (logged in too recently; retry later)"
     elif code == "AUTH" or (
-        event.command is not None and event.command.name in ("PASS", "APOP", "AUTH")
+        # A login refused with no code is taken as bad credentials; with
+        # [SYS/TEMP] or [SYS/PERM] the server itself failed (RFC 3206).
+        not code and event.command is not None and event.command.name in ("PASS", "APOP", "AUTH")
     ):
         kind = AuthenticationError
     return kind(message, command=command, text=event.text, code=event.code)
