@@ -911,3 +911,14 @@ def test_reason_on_address_line_elsewhere() -> None:
     raw = notice(body, sender="Postmaster <postmaster@example.net>", subject="Undeliverable Mail")
     (recipient,) = bouncekit.parse(raw).recipients
     assert (recipient.address, recipient.diagnostic) == ("kai@example.net", "Unknown user:")
+
+
+def test_text_notice_expired_is_failed() -> None:
+    body = (
+        "This message was created automatically by mail delivery software.\n\n"
+        "A message that you sent could not be delivered to one or more of its\n"
+        "recipients. The following address(es) failed:\n\n"
+        "  kai@example.net\n    retry timeout exceeded\n"
+    )
+    (recipient,) = bouncekit.parse(notice(body, subject="Mail delivery failed")).recipients
+    assert (str(recipient.status), recipient.action) == ("4.0.0", Action.FAILED)

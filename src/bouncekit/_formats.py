@@ -168,10 +168,15 @@ _WHITE = re.compile(r"\s+")
 _SYSTEM_LOCAL_PARTS = frozenset(
     {"mailer-daemon", "postmaster", "root", "abuse", "noreply", "no-reply", "mail-daemon", "daemon"}
 )
+# Wording of a notice that reports a temporary failure: the class is 4 when no
+# code is written. Only the words of _DELAYED say delivery is still being tried.
 _TEMPORARY = re.compile(
-    r"\b(?:temporar(?:y|ily)|will (?:be )?retr(?:y|ied)|still trying|delayed|"
-    r"not yet been delivered|will continue|warning: message|retry timeout exceeded|"
-    r"retry time not reached|host not reachable)",
+    r"\b(?:temporar(?:y|ily)|retry timeout exceeded|retry time not reached|host not reachable)",
+    re.IGNORECASE,
+)
+_DELAYED = re.compile(
+    r"\b(?:will (?:be )?retr(?:y|ied)|still trying|delayed|not yet been delivered|"
+    r"will continue|warning: message)",
     re.IGNORECASE,
 )
 
@@ -437,7 +442,9 @@ def _pick_reply_code(texts: Iterable[str]) -> str | None:
     return fallback
 
 
-def _recipient(address: str, diagnostic: str, notice_text: str, temporary: bool) -> Recipient:
+def _recipient(
+    address: str, diagnostic: str, notice_text: str, temporary: bool, delayed: bool
+) -> Recipient:
     texts = [diagnostic, notice_text] if diagnostic else [notice_text]
     status = _pick_status(texts)
     reply_code = _pick_reply_code([diagnostic]) if diagnostic else None
@@ -449,8 +456,8 @@ def _recipient(address: str, diagnostic: str, notice_text: str, temporary: bool)
         if reply_code and reply_code[0] in "45":
             status = StatusCode(int(reply_code[0]), 0, 0)
         else:
-            status = StatusCode(4 if temporary else 5, 0, 0)
-    action = Action.DELAYED if status.is_transient and temporary else Action.FAILED
+            status = StatusCode(4 if temporary or delayed else 5, 0, 0)
+    action = Action.DELAYED if status.is_transient and delayed else Action.FAILED
     if status.is_success:
         action = Action.DELIVERED
     return Recipient(
@@ -467,6 +474,7 @@ def _failed_recipients(
 ) -> list[Recipient]:
     block = _find_block(notice_text, fmt)
     temporary = bool(_TEMPORARY.search(notice_text))
+    delayed = bool(_DELAYED.search(notice_text))
 
     entries = _address_entries(block, fmt)
     listed = [
@@ -497,7 +505,7 @@ def _failed_recipients(
         if single and not diagnostic:
             # The reason is elsewhere in the notice, maybe on the address's line.
             diagnostic = _join_wrapped([notice_text.replace(entry.address, "")])
-        recipients.append(_recipient(entry.address, diagnostic, whole, temporary))
+        recipients.append(_recipient(entry.address, diagnostic, whole, temporary, delayed))
     return recipients
 
 
