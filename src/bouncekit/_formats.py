@@ -1,5 +1,5 @@
 """
-Failure notices that are not RFC 3464 reports, ARF complaints and auto-replies.
+Failure notices in mail servers' own layouts, and the last step of ``parse``.
 
 Each mail server lays out its own failure notice: a sentence, a list of
 failed addresses with the remote server's reply under each, and a copy of the
@@ -17,10 +17,12 @@ not in their shape. So each one is a :class:`NoticeFormat` declaration (in
    that, the ``X-Failed-Recipients`` field, then the addresses written anywhere
    in the block, then the returned message's ``To``.
 4. Status and reply codes come from the diagnostic with its wrapped lines
-   joined, then from the whole notice.
+   joined, then from the whole notice when it names one recipient.
 
-ARF reports (RFC 5965) and auto-replies (RFC 3834) reach the same mailbox and
-must not be counted as failures; ``_feedback`` recognises them.
+Amazon SES's JSON notifications have a reader of their own here. ARF reports
+(RFC 5965) and auto-replies (RFC 3834) reach the same mailbox and must not be
+counted as failures, so :func:`complete_bounce` asks ``_feedback`` about them
+first.
 """
 
 from __future__ import annotations
