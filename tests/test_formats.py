@@ -922,3 +922,16 @@ def test_text_notice_expired_is_failed() -> None:
     )
     (recipient,) = bouncekit.parse(notice(body, subject="Mail delivery failed")).recipients
     assert (str(recipient.status), recipient.action) == ("4.0.0", Action.FAILED)
+
+
+def test_html_notice_ignores_scripts() -> None:
+    body = (
+        "<html><head><style>p { color: red }</style>"
+        "<script>var x = 'tracker@example.org';</script></head><body>"
+        "<p>Delivery has failed to these recipients or groups:</p><p>kai@example.net</p>"
+        "<script>unclosed"
+    )
+    raw = notice(
+        body, sender="postmaster@example.net", subject="Undeliverable", content_type="text/html"
+    )
+    assert [r.address for r in bouncekit.parse(raw).recipients] == ["kai@example.net"]

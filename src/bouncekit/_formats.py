@@ -163,8 +163,9 @@ _ADDRESS_FIRST = re.compile(
     r"""\s*["'>)\]]?(?=[\s:;,.<(\[]|$)""",
     re.IGNORECASE,
 )
-_TAGS = re.compile(r"<(?:script|style)\b.*?</(?:script|style)>|<[^>]*>", re.IGNORECASE | re.DOTALL)
-_BLOCK_TAGS = re.compile(r"<(?:br|/p|/div|/tr|/li|/h\d|p|div|tr|li)\b[^>]*>", re.IGNORECASE)
+# "[^<>]" rather than "[^>]": a run of "<" with no ">" would take quadratic time.
+_TAGS = re.compile(r"<[^<>]*>")
+_BLOCK_TAGS = re.compile(r"<(?:br|/p|/div|/tr|/li|/h\d|p|div|tr|li)\b[^<>]*>", re.IGNORECASE)
 _WHITE = re.compile(r"\s+")
 
 _SYSTEM_LOCAL_PARTS = frozenset(
@@ -192,8 +193,37 @@ _MAX_HEADER_LINES = 500
 _MAYBE_REPLY_CODE = re.compile(r"(?<!\d)[245][0-5]\d(?!\d)")
 
 
+def _without_scripts(markup: str) -> str:
+    """
+    Remove ``<script>`` and ``<style>`` elements with their content.
+
+    This scans with ``str.find``, because a pattern with a lazy ``.*?`` takes
+    quadratic time on many unclosed elements. An unclosed one runs to the end.
+    """
+    lowered = markup.lower()
+    pieces = []
+    position = 0
+    while True:
+        starts = [
+            index
+            for index in (lowered.find(f"<{tag}", position) for tag in ("script", "style"))
+            if index >= 0
+        ]
+        if not starts:
+            pieces.append(markup[position:])
+            return "".join(pieces)
+        start = min(starts)
+        tag = "script" if lowered.startswith("<script", start) else "style"
+        pieces.append(markup[position:start])
+        end = lowered.find(f"</{tag}", start)
+        if end < 0:
+            return "".join(pieces)
+        close = lowered.find(">", end)
+        position = len(markup) if close < 0 else close + 1
+
+
 def _html_to_text(markup: str) -> str:
-    text = _BLOCK_TAGS.sub("\n", markup)
+    text = _BLOCK_TAGS.sub("\n", _without_scripts(markup))
     return html.unescape(_TAGS.sub("", text))
 
 
