@@ -696,7 +696,7 @@ def _amazon_ses(notice: _Notice, base: Bounce) -> Bounce | None:
         data = json.loads(outer["Message"], strict=False) if "Message" in outer else outer
         kind = str(data.get("notificationType") or data.get("eventType") or "").lower()
         mail = data.get("mail") or {}
-    except (ValueError, TypeError, KeyError, AttributeError):
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return None
     if not isinstance(data, dict) or not isinstance(mail, dict):
         return None
