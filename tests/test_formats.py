@@ -935,3 +935,17 @@ def test_html_notice_ignores_scripts() -> None:
         body, sender="postmaster@example.net", subject="Undeliverable", content_type="text/html"
     )
     assert [r.address for r in bouncekit.parse(raw).recipients] == ["kai@example.net"]
+
+
+def test_ses_unexpected_shapes_skipped() -> None:
+    raw = ses(
+        {
+            "notificationType": "Bounce",
+            "bounce": {
+                "bouncedRecipients": ["kai@example.net", 5, {"emailAddress": "zoe@example.net"}]
+            },
+            "mail": ["not", "an", "object"],
+        }
+    )
+    bounce = bouncekit.parse(raw)
+    assert ([r.address for r in bounce.recipients], bounce.defects) == (["zoe@example.net"], ())

@@ -33,6 +33,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from email.message import Message
+from typing import Any
 
 import attrs
 
@@ -682,60 +683,41 @@ def _non_standard(message: Message, parts: Sequence[Message], base: Bounce) -> B
 _SNS_WRAP = re.compile(r"!\n ")
 
 
-def _amazon_ses(notice: _Notice, base: Bounce) -> Bounce | None:
-    """
-    Read an Amazon SES notification sent as JSON, directly or inside an SNS message.
+def _json_object(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
-    SNS wraps long lines with ``!`` and a newline plus space; those are undone
-    before decoding.
-    """
-    text = _SNS_WRAP.sub("", notice.text)
-    start = text.find("{")
-    try:
-        outer, _ = json.JSONDecoder(strict=False).raw_decode(text[start:])
-        data = json.loads(outer["Message"], strict=False) if "Message" in outer else outer
-        kind = str(data.get("notificationType") or data.get("eventType") or "").lower()
-        mail = data.get("mail") or {}
-    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
-        return None
-    if not isinstance(data, dict) or not isinstance(mail, dict):
-        return None
-    message_id = (
-        normalize_message_id(str(mail.get("messageId") or "")) if mail.get("messageId") else None
-    )
-    original = Headers(
-        tuple((str(h.get("name")), str(h.get("value"))) for h in mail.get("headers") or ())
-    )
-    recipients: list[Recipient] = []
-    feedback_type = None
-    bounce_kind = BounceKind.NON_STANDARD
+
+def _json_objects(value: object) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _ses_recipients(kind: str, data: dict[str, Any]) -> list[Recipient] | None:
+    """Return the recipients of an SES notification of *kind*, or ``None`` for another kind."""
     if kind == "bounce":
-        for item in (data.get("bounce") or {}).get("bouncedRecipients") or ():
+        recipients = []
+        for item in _json_objects(_json_object(data.get("bounce")).get("bouncedRecipients")):
             diagnostic = str(item.get("diagnosticCode") or "") or None
-            status = StatusCode.try_parse(str(item.get("status") or ""))
-            recipients.append(
-                _with_class(
-                    Recipient(
-                        address=str(item.get("emailAddress") or ""),
-                        action=Action.FAILED,
-                        status=status or (_pick_status([diagnostic]) if diagnostic else None),
-                        reply_code=find_reply_code(diagnostic) if diagnostic else None,
-                        diagnostic=diagnostic,
-                    )
-                )
+            written = StatusCode.try_parse(str(item.get("status") or ""))
+            recipient = Recipient(
+                address=str(item.get("emailAddress") or ""),
+                action=Action.FAILED,
+                status=written or (_pick_status([diagnostic]) if diagnostic else None),
+                reply_code=find_reply_code(diagnostic) if diagnostic else None,
+                diagnostic=diagnostic,
             )
-    elif kind == "complaint":
-        complaint = data.get("complaint") or {}
-        bounce_kind = BounceKind.COMPLAINT
-        feedback_type = str(complaint.get("complaintFeedbackType") or "abuse")
-        recipients = [
+            recipients.append(_with_class(recipient))
+        return recipients
+    if kind == "complaint":
+        report = _json_object(data.get("complaint"))
+        return [
             Recipient(address=str(item.get("emailAddress") or ""))
-            for item in complaint.get("complainedRecipients") or ()
+            for item in _json_objects(report.get("complainedRecipients"))
         ]
-    elif kind == "delivery":
-        delivery = data.get("delivery") or {}
+    if kind == "delivery":
+        delivery = _json_object(data.get("delivery"))
         response = str(delivery.get("smtpResponse") or "") or None
-        recipients = [
+        addresses = delivery.get("recipients")
+        return [
             Recipient(
                 address=str(address),
                 action=Action.DELIVERED,
@@ -743,18 +725,43 @@ def _amazon_ses(notice: _Notice, base: Bounce) -> Bounce | None:
                 reply_code=find_reply_code(response) if response else None,
                 diagnostic=response,
             )
-            for address in delivery.get("recipients") or ()
+            for address in (addresses if isinstance(addresses, list) else [])
         ]
-    else:
+    return None
+
+
+def _amazon_ses(notice: _Notice, base: Bounce) -> Bounce | None:
+    """
+    Read an Amazon SES notification sent as JSON, directly or inside an SNS message.
+
+    SNS wraps long lines with ``!`` and a newline plus space; those are undone
+    before decoding. JSON that is not an SES notification gives ``None``.
+    """
+    text = _SNS_WRAP.sub("", notice.text)
+    try:
+        outer, _ = json.JSONDecoder(strict=False).raw_decode(text[text.find("{") :])
+        message = _json_object(outer).get("Message")
+        data = _json_object(
+            json.loads(message, strict=False) if isinstance(message, str) else outer
+        )
+    except (ValueError, RecursionError):
         return None
+    kind = str(data.get("notificationType") or data.get("eventType") or "").lower()
+    recipients = _ses_recipients(kind, data)
+    if recipients is None:
+        return None
+    mail = _json_object(data.get("mail"))
+    headers = _json_objects(mail.get("headers"))
+    complained = kind == "complaint"
+    feedback_type = str(_json_object(data.get("complaint")).get("complaintFeedbackType") or "abuse")
     return attrs.evolve(
         base,
-        kind=bounce_kind,
+        kind=BounceKind.COMPLAINT if complained else BounceKind.NON_STANDARD,
         format="amazonses",
         recipients=tuple(r for r in recipients if r.address),
-        original_message_id=message_id,
-        original_headers=original,
-        feedback_type=feedback_type,
+        original_message_id=normalize_message_id(str(mail.get("messageId") or "")),
+        original_headers=Headers(tuple((str(h.get("name")), str(h.get("value"))) for h in headers)),
+        feedback_type=feedback_type if complained else None,
     )
 
 
