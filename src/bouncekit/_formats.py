@@ -21,8 +21,8 @@ not in their shape. So each one is a :class:`NoticeFormat` declaration (in
 
 Amazon SES's JSON notifications have a reader of their own here. ARF reports
 (RFC 5965) and auto-replies (RFC 3834) reach the same mailbox and must not be
-counted as failures, so :func:`complete_bounce` asks ``_feedback`` about them
-first.
+counted as failures, so :func:`complete_bounce` checks for them first with
+``_feedback``.
 """
 
 from __future__ import annotations
@@ -115,9 +115,9 @@ def _line_pattern(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
     Compile line *patterns* into at most two patterns, so a text is scanned twice at most.
 
     A pattern anchored with ``^`` or ``$`` is anchored to a line with its
-    surrounding blanks. Any other pattern may match anywhere in a line; those
-    are searched apart, because a line-start prefix would make the engine
-    rescan every line once per pattern.
+    surrounding blanks. Any other pattern may match anywhere in a line. Those
+    are searched separately, because a line-start prefix would make the
+    engine rescan every line once per pattern.
     """
     anchored = []
     floating = []
@@ -173,7 +173,7 @@ _SYSTEM_LOCAL_PARTS = frozenset(
     {"mailer-daemon", "postmaster", "root", "abuse", "noreply", "no-reply", "mail-daemon", "daemon"}
 )
 # Wording of a notice that reports a temporary failure: the class is 4 when no
-# code is written. Only the words of _DELAYED say delivery is still being tried.
+# code is written. Only the words of _DELAYED mean delivery is still being tried.
 _TEMPORARY = re.compile(
     r"\b(?:temporar(?:y|ily)|retry timeout exceeded|retry time not reached|host not reachable)",
     re.IGNORECASE,
