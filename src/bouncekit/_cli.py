@@ -10,6 +10,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
 from bouncekit import __version__
+from bouncekit._cli_rules import add_rule_commands, add_rules_option, load_rule_set
+from bouncekit._rules import RuleError
+from bouncekit._ruleset import RuleSet
 from bouncekit._scan import iter_messages, scan_item
 
 __all__ = ["main"]
@@ -55,13 +58,15 @@ def _build_parser() -> argparse.ArgumentParser:
         default=None,
         help="output format (default: table on a terminal, jsonl otherwise)",
     )
+    add_rules_option(scan)
+    add_rule_commands(commands)
     return parser
 
 
-def _records(paths: Iterable[str]) -> Iterable[dict[str, Any]]:
+def _records(paths: Iterable[str], rules: RuleSet) -> Iterable[dict[str, Any]]:
     for path in paths:
         for item in iter_messages(path):
-            yield scan_item(item)
+            yield scan_item(item, rules)
 
 
 def _write_jsonl(records: Iterable[dict[str, Any]], out: TextIO) -> int:
@@ -77,7 +82,7 @@ def _csv_rows(record: dict[str, Any]) -> Iterable[dict[str, Any]]:
         key: record.get(key) for key in ("source", "kind", "format", "original_message_id", "error")
     }
     if not record["recipients"]:
-        yield base
+        yield {**base, **(record.get("verdict") or {})}
     for recipient in record["recipients"]:
         yield {**base, **{key: recipient.get(key) for key in _CSV_COLUMNS if key in recipient}}
 
@@ -111,7 +116,7 @@ def _write_table(records: Iterable[dict[str, Any]], out: TextIO) -> int:
     out.write("  ".join(name.ljust(width) for name, width in layout).rstrip() + "\n")
     for record in records:
         errors += record["error"] is not None
-        rows = record["recipients"] or [{}]
+        rows = record["recipients"] or [record.get("verdict") or {}]
         for recipient in rows:
             cells = (
                 record["source"],
@@ -133,7 +138,12 @@ def _write_table(records: Iterable[dict[str, Any]], out: TextIO) -> int:
 def _scan(args: argparse.Namespace) -> int:
     output_format = args.format or ("table" if sys.stdout.isatty() else "jsonl")
     writer = {"jsonl": _write_jsonl, "csv": _write_csv, "table": _write_table}[output_format]
-    errors = writer(_records(args.paths), sys.stdout)
+    try:
+        rules = load_rule_set(args.rules)
+    except RuleError as exc:
+        print(f"bouncekit: {exc}", file=sys.stderr)
+        return 2
+    errors = writer(_records(args.paths, rules), sys.stdout)
     if errors:
         print(
             f"bouncekit: {errors} message(s) could not be read; see the error field",
@@ -147,7 +157,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with *argv* and return the exit status."""
     args = _build_parser().parse_args(argv)
     try:
-        return _scan(args)
+        if args.command == "scan":
+            return _scan(args)
+        return int(args.handler(args))
     except BrokenPipeError:
         return 0
     except KeyboardInterrupt:

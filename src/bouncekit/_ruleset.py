@@ -26,7 +26,7 @@ from bouncekit._rules import (
     bounce_type_for,
 )
 
-__all__ = ["RuleSet", "classify", "classify_message", "load_rules"]
+__all__ = ["RuleSet", "check_rules", "classify", "classify_message", "load_rules"]
 
 _DEFAULT_FILE: Final = "default_rules.toml"
 _RULE_KEYS: Final = frozenset({"id", "priority", "reason", "bounce_type", "rationale"})
@@ -182,7 +182,11 @@ def classify_message(bounce: Bounce, rules: RuleSet | None = None) -> Classifica
 @functools.cache
 def _default_rule_set() -> RuleSet:
     text = resources.files("bouncekit").joinpath(_DEFAULT_FILE).read_text(encoding="utf-8")
-    return RuleSet(_parse_rules(text, f"bouncekit/{_DEFAULT_FILE}"))
+    errors: list[RuleError] = []
+    rules = _parse_rules(text, f"bouncekit/{_DEFAULT_FILE}", errors)
+    if errors:
+        raise errors[0]
+    return RuleSet(rules)
 
 
 def _compile(rule: Rule) -> CompiledRule:
@@ -197,40 +201,67 @@ def load_rules(source: str | os.PathLike[str]) -> tuple[Rule, ...]:
     Read the rules of a TOML rule file (a path, or the text itself), checking each.
 
     Raises:
-        RuleError: As for :meth:`RuleSet.from_toml`.
+        RuleError: As for :meth:`RuleSet.from_toml`, for the first problem found.
     """
+    errors: list[RuleError] = []
+    rules = _load(source, errors)
+    if errors:
+        raise errors[0]
+    return rules
+
+
+def check_rules(source: str | os.PathLike[str]) -> list[RuleError]:
+    """
+    Return every problem of a rule file (a path, or the text itself); empty when it is valid.
+
+    Unlike :func:`load_rules`, this goes on after a bad rule, so one run lists the
+    problems of every rule.
+    """
+    errors: list[RuleError] = []
+    _load(source, errors)
+    return errors
+
+
+def _load(source: str | os.PathLike[str], errors: list[RuleError]) -> tuple[Rule, ...]:
     if isinstance(source, str) and ("\n" in source or not Path(source).is_file()):
-        return _parse_rules(source, "<string>")
+        return _parse_rules(source, "<string>", errors)
     path = Path(source)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise RuleError(f"cannot read the rule file: {exc}", source=str(path)) from None
-    return _parse_rules(text, str(path))
+        errors.append(RuleError(f"cannot read the rule file: {exc}", source=str(path)))
+        return ()
+    return _parse_rules(text, str(path), errors)
 
 
-def _parse_rules(text: str, source: str) -> tuple[Rule, ...]:
+def _parse_rules(text: str, source: str, errors: list[RuleError]) -> tuple[Rule, ...]:
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise RuleError(f"invalid TOML: {exc}", source=source) from None
+        errors.append(RuleError(f"invalid TOML: {exc}", source=source))
+        return ()
     unknown = sorted(set(document) - {"rule"})
     if unknown:
         msg = f"unknown top-level key(s) {', '.join(unknown)}; write each rule as a [[rule]] table"
-        raise RuleError(msg, source=source)
+        errors.append(RuleError(msg, source=source))
     tables = document.get("rule", [])
     if not isinstance(tables, list):
-        raise RuleError("'rule' must be an array of tables: write [[rule]]", source=source)
-    rules = [_parse_rule(table, index, source) for index, table in enumerate(tables)]
+        errors.append(RuleError("'rule' must be an array of tables: write [[rule]]", source=source))
+        return ()
+    rules: list[Rule] = []
     seen: set[str] = set()
-    for rule in rules:
-        if rule.id in seen:
-            raise RuleError(
-                "duplicate rule id; give each rule its own id", source=source, rule_id=rule.id
-            )
-        seen.add(rule.id)
-    for rule in rules:
-        _compile(rule)  # Check every value now, so the error names this file.
+    for index, table in enumerate(tables):
+        try:
+            rule = _parse_rule(table, index, source)
+            if rule.id in seen:
+                msg = "duplicate rule id; give each rule its own id"
+                raise RuleError(msg, source=source, rule_id=rule.id)
+            seen.add(rule.id)
+            _compile(rule)  # Check every value now, so the error names this file.
+        except RuleError as exc:
+            errors.append(exc)
+            continue
+        rules.append(rule)
     return tuple(rules)
 
 

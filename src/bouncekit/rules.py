@@ -28,7 +28,7 @@ from bouncekit._rules import (
     RuleError,
     bounce_type_for,
 )
-from bouncekit._ruleset import RuleSet, classify, classify_message, load_rules
+from bouncekit._ruleset import RuleSet, check_rules, classify, classify_message, load_rules
 
 __all__ = [
     "DEFAULT_PATTERN_TIMEOUT",
@@ -46,6 +46,7 @@ __all__ = [
     "RuleSet",
     "adobe_failure_type",
     "bounce_type_for",
+    "check_rules",
     "classify",
     "classify_message",
     "load_rules",
