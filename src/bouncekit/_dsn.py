@@ -299,7 +299,7 @@ def most_specific_status(written: StatusCode | None, texts: Iterable[str]) -> St
     """
     Return *written*, or a more specific code of the same class from *texts*.
 
-    A generic ``X.0.0`` says only the class; when the diagnostic text carries
+    A generic ``X.0.0`` gives only the class, so when the diagnostic text carries
     a code such as ``5.1.1`` of the same class, that one is more useful. With
     no *written* code, the first code in the text of any class is used.
     """

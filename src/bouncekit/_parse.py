@@ -26,7 +26,7 @@ from bouncekit._text import part_text
 
 __all__ = ["parse"]
 
-# How deep attached messages are searched for a DSN that was forwarded.
+# The maximum depth of attached messages searched for a forwarded DSN.
 _MAX_NESTING = 3
 
 # Salvaging a report from a message whose MIME structure is broken: a part

@@ -31,9 +31,9 @@ _SUBJECTS: Final = {
     7: "Security or policy status",
 }
 
-# Subject and detail pairs. RFC 3463 section 3 defines the ones marked 3463;
-# the others come from the IANA "SMTP Enhanced Status Codes" registry and
-# name the RFC that added them.
+# Subject and detail pairs. RFC 3463 section 3 defines those with no RFC in
+# parentheses. The others come from the IANA "SMTP Enhanced Status Codes"
+# registry, with the RFC that added them.
 _DETAILS: Final = {
     (0, 0): "Other undefined status",
     (1, 0): "Other address status",
@@ -137,7 +137,7 @@ class StatusCode:
 
     @classmethod
     def try_parse(cls, text: str) -> StatusCode | None:
-        """Parse *text* like :meth:`parse`, or return ``None`` when it holds no code."""
+        """Parse *text* like :meth:`parse`, or return ``None`` when it starts with no code."""
         found = _STATUS.match(text)
         if found is None:
             return None

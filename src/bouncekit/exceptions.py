@@ -7,12 +7,9 @@ malformed input: what is wrong becomes a :class:`~bouncekit.Defect` on the resul
 
 from __future__ import annotations
 
-__all__ = ["BounceKitError", "SourceError"]
+__all__ = ["BounceKitError"]
 
 
 class BounceKitError(Exception):
     """The root of every exception bouncekit raises."""
 
-
-class SourceError(BounceKitError, OSError):
-    """A file, folder or mailbox given to the scanner cannot be read."""
