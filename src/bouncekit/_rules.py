@@ -1,18 +1,15 @@
 """
-Classification rules: the values a rule file describes, and how a rule is checked.
+Classification rules: the values a rule file describes, and the verdicts they give.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import re
 from collections.abc import Iterable
 from typing import Final
 
 import attrs
-import regex
 
-from bouncekit._model import Action, Bounce, BounceKind, BounceType, Reason, Recipient
+from bouncekit._model import Action, BounceKind, BounceType, Reason, Recipient
 from bouncekit._reasons import REASONS, AdobeFailureReason, AdobeFailureType, adobe_failure_type
 from bouncekit.exceptions import BounceKitError
 
@@ -20,7 +17,6 @@ __all__ = [
     "DEFAULT_PATTERN_TIMEOUT",
     "NO_RULE",
     "Classification",
-    "CompiledRule",
     "Conditions",
     "Evidence",
     "Outcome",
@@ -34,17 +30,6 @@ NO_RULE: Final = ""
 
 DEFAULT_PATTERN_TIMEOUT: Final = 0.05
 """Seconds one diagnostic pattern may run on one text before it counts as not matching."""
-
-# Patterns are matched case-insensitively. A rule's alternatives are joined into
-# one pattern when that keeps their meaning (no groups, no inline flags), which
-# saves one regex call per alternative.
-_PATTERN_FLAGS: Final = regex.IGNORECASE | regex.VERSION0
-_PLAIN_FLAGS: Final = regex.compile("", _PATTERN_FLAGS).flags
-_MAX_PATTERN_LENGTH: Final = 4000
-_EVIDENCE_LENGTH: Final = 200
-
-_STATUS_PATTERN: Final = re.compile(r"([245]|\*)(?:\.(\d{1,3}|\*)(?:\.(\d{1,3}|\*))?)?")
-_REPLY_PATTERN: Final = re.compile(r"[2-5](?:\d\d|\d?[*x]|[x*]{0,2})", re.IGNORECASE)
 
 
 class RuleError(BounceKitError, ValueError):
@@ -229,201 +214,3 @@ def bounce_type_for(
         permanent = (status is not None and status.class_ == 5) or reply.startswith("5")
         return BounceType.HARD if permanent else BounceType.SOFT
     return BounceType.HARD
-
-
-class _Facts:
-    """The fields of one recipient (or of a message alone) that conditions test."""
-
-    __slots__ = (
-        "action",
-        "diagnostic",
-        "domain",
-        "format",
-        "kind",
-        "reply",
-        "status",
-        "status_text",
-    )
-
-    def __init__(self, bounce: Bounce, recipient: Recipient | None) -> None:
-        self.kind = bounce.kind
-        self.format = bounce.format.lower()
-        if recipient is None:
-            self.action: Action | None = None
-            self.status: tuple[int, int, int] | None = None
-            self.status_text = ""
-            self.reply = ""
-            self.diagnostic = ""
-            self.domain = ""
-            return
-        self.action = recipient.action
-        status = recipient.status
-        self.status = None if status is None else (status.class_, status.subject, status.detail)
-        self.status_text = "" if status is None else str(status)
-        self.reply = recipient.reply_code or ""
-        self.diagnostic = recipient.diagnostic or ""
-        self.domain = recipient.domain if "@" in recipient.address else ""
-
-
-def _parse_status(text: str) -> tuple[int, int, int]:
-    """Parse a status condition into a triple where -1 stands for any value."""
-    found = _STATUS_PATTERN.fullmatch(text.strip())
-    if found is None:
-        msg = (
-            f"invalid status condition {text!r}: write a code such as 5.1.1, or 5.7.* for a prefix"
-        )
-        raise ValueError(msg)
-    parts = [found[1], found[2], found[3]]
-    # "5" alone means nothing, and "5.1" without a star is a typo for "5.1.*".
-    if (parts[1] is None or parts[2] is None) and not text.strip().endswith("*"):
-        msg = f"invalid status condition {text!r}: a code has three parts; end a prefix with .*"
-        raise ValueError(msg)
-    return tuple(-1 if part in (None, "*") else int(part) for part in parts)  # type: ignore[return-value]
-
-
-def _parse_reply(text: str) -> str:
-    """Return the exact code, or the prefix before ``*`` or ``x`` followed by ``*``."""
-    value = text.strip()
-    if _REPLY_PATTERN.fullmatch(value) is None:
-        msg = (
-            f"invalid reply_code condition {text!r}: write a code such as 550, or 55* for a prefix"
-        )
-        raise ValueError(msg)
-    if value.isdigit():
-        return value
-    return value.lower().rstrip("*x") + "*"
-
-
-def compile_pattern(text: str) -> regex.Pattern[str]:
-    """
-    Compile one diagnostic pattern as rules use it.
-
-    Raises:
-        ValueError: The pattern does not compile or is too long.
-    """
-    if len(text) > _MAX_PATTERN_LENGTH:
-        msg = f"pattern of {len(text)} characters is longer than the maximum {_MAX_PATTERN_LENGTH}"
-        raise ValueError(msg)
-    try:
-        return regex.compile(text, _PATTERN_FLAGS)
-    except regex.error as exc:
-        msg = f"invalid pattern {text!r}: {exc}"
-        raise ValueError(msg) from None
-
-
-def _join_patterns(patterns: tuple[regex.Pattern[str], ...]) -> tuple[regex.Pattern[str], ...]:
-    if len(patterns) < 2:
-        return patterns
-    joinable = all(p.groups == 0 and p.flags == _PLAIN_FLAGS for p in patterns)
-    if not joinable:
-        return patterns
-    return (regex.compile("|".join(f"(?:{p.pattern})" for p in patterns), _PATTERN_FLAGS),)
-
-
-class CompiledRule:
-    """A rule prepared for matching: values parsed, patterns compiled, lower-cased once."""
-
-    __slots__ = (
-        "actions",
-        "domain_exact",
-        "domain_globs",
-        "formats",
-        "kinds",
-        "patterns",
-        "reply_exact",
-        "reply_prefixes",
-        "rule",
-        "status_exact",
-        "status_wild",
-    )
-
-    def __init__(self, rule: Rule) -> None:
-        self.rule = rule
-        conditions = rule.conditions
-        self.kinds = frozenset(conditions.kind)
-        self.formats = frozenset(name.lower() for name in conditions.format)
-        self.actions = frozenset(conditions.action)
-        statuses = [_parse_status(text) for text in conditions.status]
-        self.status_exact = frozenset(s for s in statuses if -1 not in s)
-        self.status_wild = tuple(s for s in statuses if -1 in s)
-        replies = [_parse_reply(text) for text in conditions.reply_code]
-        self.reply_exact = frozenset(r for r in replies if not r.endswith("*"))
-        self.reply_prefixes = tuple(r[:-1] for r in replies if r.endswith("*"))
-        domains = [name.strip().lower() for name in conditions.domain]
-        self.domain_exact = frozenset(d for d in domains if not _has_glob(d))
-        self.domain_globs = tuple(re.compile(fnmatch.translate(d)) for d in domains if _has_glob(d))
-        self.patterns = _join_patterns(tuple(compile_pattern(p) for p in conditions.diagnostic))
-
-    def match(self, facts: _Facts, timeout: float) -> list[Evidence] | None:
-        """Return the evidence when every condition holds, else ``None``."""
-        evidence: list[Evidence] = []
-        if self.kinds:
-            if facts.kind not in self.kinds:
-                return None
-            evidence.append(Evidence("kind", facts.kind.value))
-        if self.formats:
-            if facts.format not in self.formats:
-                return None
-            evidence.append(Evidence("format", facts.format))
-        if self.actions:
-            if facts.action not in self.actions:
-                return None
-            evidence.append(Evidence("action", str(facts.action)))
-        if self.status_exact or self.status_wild:
-            if not self._status_matches(facts.status):
-                return None
-            evidence.append(Evidence("status", facts.status_text))
-        if self.reply_exact or self.reply_prefixes:
-            reply = facts.reply
-            if not reply or not (
-                reply in self.reply_exact or reply.startswith(self.reply_prefixes)
-            ):
-                return None
-            evidence.append(Evidence("reply_code", reply))
-        if self.domain_exact or self.domain_globs:
-            if not self._domain_matches(facts.domain):
-                return None
-            evidence.append(Evidence("domain", facts.domain))
-        if self.patterns:
-            found = _search(self.patterns, facts.diagnostic, timeout)
-            if found is None:
-                return None
-            evidence.append(Evidence("diagnostic", found))
-        return evidence
-
-    def _status_matches(self, status: tuple[int, int, int] | None) -> bool:
-        if status is None:
-            return False
-        if status in self.status_exact:
-            return True
-        for wild in self.status_wild:
-            if all(want in (-1, got) for want, got in zip(wild, status, strict=True)):
-                return True
-        return False
-
-    def _domain_matches(self, domain: str) -> bool:
-        if not domain:
-            return False
-        if domain in self.domain_exact:
-            return True
-        return any(glob.match(domain) for glob in self.domain_globs)
-
-
-def _has_glob(text: str) -> bool:
-    return any(char in text for char in "*?[")
-
-
-def _search(patterns: tuple[regex.Pattern[str], ...], text: str, timeout: float) -> str | None:
-    """Return the text the first matching pattern matched, or ``None``."""
-    if not text:
-        return None
-    for pattern in patterns:
-        try:
-            found = pattern.search(text, timeout=timeout)
-        except TimeoutError:
-            # NOTE: a pattern that runs out of time counts as not matching, and the
-            # classification does not record that it happened.
-            continue
-        if found is not None:
-            return found.group()[:_EVIDENCE_LENGTH]
-    return None

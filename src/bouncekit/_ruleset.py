@@ -12,23 +12,26 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
+from bouncekit._matching import CompiledRule, Facts, FactsKey
 from bouncekit._model import Action, Bounce, BounceKind, BounceType, Reason, Recipient
 from bouncekit._rules import (
     DEFAULT_PATTERN_TIMEOUT,
     NO_RULE,
     Classification,
-    CompiledRule,
     Conditions,
+    Evidence,
     Outcome,
     Rule,
     RuleError,
-    _Facts,
     bounce_type_for,
 )
 
 __all__ = ["RuleSet", "check_rules", "classify", "classify_message", "load_rules"]
 
 _DEFAULT_FILE: Final = "default_rules.toml"
+# Distinct (kind, format, action, status, reply code) combinations whose candidate
+# rules a rule set keeps; past this many it starts over, so memory stays bounded.
+_CACHE_SIZE: Final = 4096
 _RULE_KEYS: Final = frozenset({"id", "priority", "reason", "bounce_type", "rationale"})
 _CONDITION_KEYS: Final = frozenset(
     {"status", "reply_code", "action", "diagnostic", "domain", "format", "kind"}
@@ -72,6 +75,7 @@ class RuleSet:
         compiled = [_compile(rule) for rule in self._rules]
         order = sorted(range(len(compiled)), key=lambda index: -self._rules[index].priority)
         self._ordered = tuple(compiled[index] for index in order)
+        self._candidates: dict[FactsKey, tuple[tuple[CompiledRule, tuple[Evidence, ...]], ...]] = {}
 
     @classmethod
     def default(cls) -> RuleSet:
@@ -155,18 +159,40 @@ class RuleSet:
         return self._decide(bounce, None)
 
     def _decide(self, bounce: Bounce, recipient: Recipient | None) -> Classification:
-        facts = _Facts(bounce, recipient)
+        facts = Facts(bounce, recipient)
         address = None if recipient is None else recipient.address
-        for compiled in self._ordered:
-            evidence = compiled.match(facts, self._timeout)
-            if evidence is None:
-                continue
+        candidates = self._candidates.get(facts.key)
+        if candidates is None:
+            candidates = self._find_candidates(facts)
+        for compiled, key_evidence in candidates:
+            evidence = key_evidence
+            if compiled.needs_text:
+                text_evidence = compiled.match_text(facts, self._timeout)
+                if text_evidence is None:
+                    continue
+                evidence = (*key_evidence, *text_evidence)
             outcome = compiled.rule.outcome
             bounce_type = outcome.bounce_type or bounce_type_for(outcome.reason, recipient)
-            return Classification(
-                address, bounce_type, outcome.reason, compiled.rule.id, tuple(evidence)
-            )
+            return Classification(address, bounce_type, outcome.reason, compiled.rule.id, evidence)
         return Classification(address, BounceType.SOFT, Reason.UNDEFINED, NO_RULE)
+
+    def _find_candidates(
+        self, facts: Facts
+    ) -> tuple[tuple[CompiledRule, tuple[Evidence, ...]], ...]:
+        """Return, in precedence order, the rules whose conditions on the key hold."""
+        found = []
+        for compiled in self._ordered:
+            evidence = compiled.match_key(facts.key, facts.status_text)
+            if evidence is None:
+                continue
+            found.append((compiled, evidence))
+            if not compiled.needs_text:
+                break  # This rule always matches here, so no later rule can win.
+        if len(self._candidates) >= _CACHE_SIZE:
+            self._candidates.clear()
+        candidates = tuple(found)
+        self._candidates[facts.key] = candidates
+        return candidates
 
 
 def classify(bounce: Bounce, rules: RuleSet | None = None) -> tuple[Classification, ...]:
