@@ -8,6 +8,7 @@ nox.options.sessions = ["tests", "typing", "lint", "docs"]
 nox.options.reuse_existing_virtualenvs = True
 
 PYTHONS = ["3.11", "3.13"]
+LINTED = ["src", "tests", "benchmarks", "docs/conf.py", "noxfile.py"]
 
 
 @nox.session(python=PYTHONS)
@@ -28,8 +29,8 @@ def typing(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """Check the code with ruff."""
     session.install("ruff")
-    session.run("ruff", "check", "src", "tests", "benchmarks", "noxfile.py")
-    session.run("ruff", "format", "--check", "src", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "check", *LINTED)
+    session.run("ruff", "format", "--check", *LINTED)
 
 
 @nox.session(python="3.11")
