@@ -45,4 +45,4 @@ def bench(session: nox.Session) -> None:
     """Run the benchmarks and print their ratios."""
     session.install("-e", ".[test]")
     session.run("python", "benchmarks/bench_parse.py", *session.posargs)
-    session.run("python", "benchmarks/bench_classify.py")
+    session.run("python", "benchmarks/bench_classify.py", *session.posargs)
