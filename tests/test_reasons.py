@@ -11,7 +11,7 @@ from bouncekit import BounceType, Reason
 from bouncekit.rules import REASONS, AdobeFailureReason, AdobeFailureType, adobe_failure_type
 
 DOCS_PAGE = Path(__file__).resolve().parents[1] / "docs" / "rules.md"
-_ROW = re.compile(r"^\| `(\w+)` \| (\w+) \| (\w+) \| ([\w ]+) \((\d+)\) \|", re.MULTILINE)
+_ROW = re.compile(r"^\| `(\w+)` \| (\w+) \| (\w+) \| ([\w ]+) \((\d+)\) \| (.+) \|$", re.MULTILINE)
 
 
 def test_every_reason_mapped() -> None:
@@ -86,7 +86,7 @@ def test_adobe_failure_types() -> None:
 
 def test_docs_table_matches_data() -> None:
     rows = {
-        match[1]: (match[2], match[3], match[4], int(match[5]))
+        match[1]: (match[2], match[3], match[4], int(match[5]), match[6])
         for match in _ROW.finditer(DOCS_PAGE.read_text(encoding="utf-8"))
     }
     expected = {
@@ -95,6 +95,7 @@ def test_docs_table_matches_data() -> None:
             info.adobe_failure_type.value,
             info.adobe_failure_reason.label,
             int(info.adobe_failure_reason),
+            info.description,
         )
         for reason, info in REASONS.items()
     }

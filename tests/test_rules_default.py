@@ -58,6 +58,9 @@ SAMPLES: dict[str, Bounce] = {
     "status-recipient-not-found": bounce_with(
         "5.1.10", "550", "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found"
     ),
+    "status-disabled-user-unknown": bounce_with(
+        "5.2.1", "550", "550 5.2.1 <pat@x>... User Unknown"
+    ),
     "status-user-unknown": bounce_with("5.1.1", "550", "550 5.1.1 <pat@example.net>"),
     "status-null-mx": bounce_with("5.1.10", "556", "556 5.1.10 Domain has null MX"),
     "status-host-unknown": bounce_with("5.1.2", "550", "550 5.1.2 Bad destination system"),
@@ -121,6 +124,7 @@ SAMPLES: dict[str, Bounce] = {
     "reply-auth": bounce_with(None, "530", "530 no"),
     "reply-service-unavailable": bounce_with(None, "421", "421 closing"),
     "reply-transaction-failed": bounce_with(None, "554", "554 no"),
+    "action-delayed": bounce_with("4.0.0", None, None, action=Action.DELAYED),
     "class-address": bounce_with("5.1.0", "550", "550 #5.1.0 Rejected"),
     "class-mailbox": bounce_with("5.2.0", "550", "550 5.2.0 Message Filtered"),
     "class-mail-system": bounce_with("5.3.0", "550", "550 5.3.0 Problem"),

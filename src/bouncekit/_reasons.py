@@ -176,7 +176,7 @@ _TABLE: dict[Reason, tuple[BounceType, AdobeFailureReason, str]] = {
     Reason.EXPIRED: (
         _SOFT,
         _A.UNREACHABLE,
-        "Delivery was retried until the queue lifetime ran out.",
+        "Delivery is delayed, or was retried until the queue gave up.",
     ),
     Reason.ON_HOLD: (_SOFT, _A.NOT_DEFINED, "The notice says too little to tell the reason yet."),
     Reason.SUPPRESSED: (

@@ -111,14 +111,14 @@ def bounce_record(source: str, bounce: Bounce, rules: RuleSet | None = None) -> 
     """
     Return the JSON Lines record of ``bouncekit scan`` for one parsed message.
 
-    Each recipient is classified with *rules* (by default :meth:`RuleSet.default`);
-    ``verdict`` is the verdict on the message as a whole, which is the only one a
-    message without recipients, such as an auto-reply, gets.
+    Each recipient is classified with *rules* (by default :meth:`RuleSet.default`).
+    A message without recipients, such as an auto-reply, gets a ``verdict`` on the
+    message as a whole instead; with recipients, ``verdict`` is ``None``.
     """
     rules = rules or RuleSet.default()
     recipients = []
     for recipient in bounce.recipients:
-        verdict = rules.classify_recipient(bounce, recipient)
+        classification = rules.classify_recipient(bounce, recipient)
         recipients.append(
             {
                 "address": recipient.address,
@@ -127,12 +127,19 @@ def bounce_record(source: str, bounce: Bounce, rules: RuleSet | None = None) -> 
                 "reply_code": recipient.reply_code,
                 "diagnostic": recipient.diagnostic,
                 "remote_mta": recipient.remote_mta,
-                "bounce_type": verdict.bounce_type.value,
-                "reason": verdict.reason.value,
-                "rule": verdict.rule,
+                "bounce_type": classification.bounce_type.value,
+                "reason": classification.reason.value,
+                "rule": classification.rule,
             }
         )
-    message = rules.classify_message(bounce)
+    verdict: dict[str, str] | None = None
+    if not recipients:
+        message = rules.classify_message(bounce)
+        verdict = {
+            "bounce_type": message.bounce_type.value,
+            "reason": message.reason.value,
+            "rule": message.rule,
+        }
     return {
         "source": source,
         "kind": bounce.kind.value,
@@ -140,11 +147,7 @@ def bounce_record(source: str, bounce: Bounce, rules: RuleSet | None = None) -> 
         "original_message_id": bounce.original_message_id,
         "feedback_type": bounce.feedback_type,
         "recipients": recipients,
-        "verdict": {
-            "bounce_type": message.bounce_type.value,
-            "reason": message.reason.value,
-            "rule": message.rule,
-        },
+        "verdict": verdict,
         "defects": [str(defect) for defect in bounce.defects],
         "error": None,
     }
