@@ -34,7 +34,7 @@ def add_rule_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
     check = rules_commands.add_parser(
         "check",
         help="check a rule file and list its errors",
-        description="Check FILE and print every error; exit with status 1 when there is one.",
+        description="Check FILE and print every error. The exit status is 1 when there is one.",
     )
     check.add_argument("file", metavar="FILE", help="a TOML rule file")
     check.set_defaults(handler=_check)
@@ -46,7 +46,10 @@ def add_rules_option(parser: argparse.ArgumentParser) -> None:
         "--rules",
         metavar="FILE",
         default=None,
-        help="a TOML rule file used on top of the default rules; its rules replace defaults by id",
+        help=(
+            "a TOML rule file to use with the default rules; "
+            "its rules replace default rules of the same id"
+        ),
     )
 
 
@@ -55,7 +58,7 @@ def load_rule_set(path: str | None) -> RuleSet:
     Return the default rules, plus the rules of *path* when given.
 
     Raises:
-        RuleError: *path* cannot be read or holds an invalid rule.
+        RuleError: *path* cannot be read or contains an invalid rule.
     """
     if path is None:
         return RuleSet.default()
@@ -110,7 +113,7 @@ def _check(args: argparse.Namespace) -> int:
         except RuleError as exc:
             errors = [exc]
         else:
-            print(f"{args.file}: valid; {len(rules)} rules with the defaults")
+            print(f"{args.file}: valid, {len(rules)} rules with the defaults")
             return 0
     for error in errors:
         print(error, file=sys.stderr)

@@ -41,7 +41,7 @@ def required_literals(pattern: str) -> frozenset[str] | None:
 
 
 def _alternation(pattern: str, start: int) -> tuple[set[str] | None, int]:
-    """Read branches separated by ``|`` up to ``)`` or the end; return their union."""
+    """Read branches separated by ``|`` up to ``)`` or the end, and return their union."""
     union: set[str] = set()
     position = start
     complete = True
@@ -58,7 +58,7 @@ def _alternation(pattern: str, start: int) -> tuple[set[str] | None, int]:
 
 
 def _branch(pattern: str, position: int) -> tuple[set[str] | None, int]:
-    """Read one branch; return its best requirement and where it ended."""
+    """Read one branch, and return its best requirement and where it ended."""
     options: list[set[str]] = []
     run: list[str] = []
 
@@ -107,7 +107,7 @@ def _branch(pattern: str, position: int) -> tuple[set[str] | None, int]:
 
 
 def _atom(pattern: str, position: int) -> tuple[str | None, int]:
-    """Read one character or escape; return the literal it stands for, if any."""
+    """Read one character or escape, and return the literal it stands for, if any."""
     char = pattern[position]
     if char != "\\":
         return char, position + 1
@@ -122,7 +122,7 @@ def _atom(pattern: str, position: int) -> tuple[str | None, int]:
 
 
 def _group(pattern: str, position: int) -> tuple[set[str] | None, int]:
-    """Read a group starting at ``(``; return its requirement and the position after ``)``."""
+    """Read the group at ``(``, and return its requirement and the position after ``)``."""
     position += 1
     lookaround = False
     if pattern.startswith("?", position):
@@ -156,7 +156,7 @@ def _skip_class(pattern: str, position: int) -> int:
 
 
 def _optional(pattern: str, position: int) -> bool:
-    """Whether the quantifier at *position*, if any, allows zero repetitions."""
+    """Return whether the quantifier at *position*, if any, allows zero repetitions."""
     if position >= len(pattern):
         return False
     char = pattern[position]

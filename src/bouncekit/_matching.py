@@ -70,7 +70,7 @@ def _parse_status(text: str) -> tuple[int, int, int]:
     parts = [found[1], found[2], found[3]]
     # "5" alone means nothing, and "5.1" without a star is a typo for "5.1.*".
     if (parts[1] is None or parts[2] is None) and not text.strip().endswith("*"):
-        msg = f"invalid status condition {text!r}: a code has three parts; end a prefix with .*"
+        msg = f"invalid status condition {text!r}: a code has three parts. End a prefix with .*"
         raise ValueError(msg)
     return tuple(-1 if part in (None, "*") else int(part) for part in parts)  # type: ignore[return-value]
 

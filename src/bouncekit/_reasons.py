@@ -52,7 +52,7 @@ class AdobeFailureReason(enum.IntEnum):
 @attrs.frozen
 class ReasonInfo:
     """
-    What a reason means for a campaign backend.
+    The meaning of a reason for a campaign backend.
 
     Attributes:
         reason: The reason.

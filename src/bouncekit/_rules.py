@@ -137,10 +137,10 @@ class Rule:
     One classification rule.
 
     Attributes:
-        id: A unique name; a user's rule with a default rule's id replaces it.
+        id: A unique name. A user's rule with a default rule's id replaces it.
         outcome: The reason and, optionally, the bounce type it gives.
         conditions: What must hold for the rule to match.
-        priority: Higher wins; rules of equal priority are tried in file order.
+        priority: Higher wins, and rules of equal priority are tried in file order.
         rationale: Why the rule decides as it does, for people.
         source: The file the rule was read from, for messages.
     """

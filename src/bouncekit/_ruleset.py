@@ -46,10 +46,10 @@ class RuleSet:
     """
     An ordered set of rules that classifies bounces.
 
-    The rule with the highest priority whose conditions all hold decides; among rules
-    of equal priority the one listed first decides. A recipient that no rule matches
-    gets reason ``undefined``, type ``soft`` and rule id ``""``; the default rules end
-    with a catch-all, so with them every recipient gets a rule id.
+    The rule with the highest priority whose conditions all hold decides, and among
+    rules of equal priority the one listed first decides. A recipient that no rule
+    matches gets reason ``undefined``, type ``soft`` and rule id ``""``. The default
+    rules end with a catch-all, so with them every recipient gets a rule id.
 
     Args:
         rules: The rules, in file order. Ids must be unique.
@@ -67,9 +67,8 @@ class RuleSet:
         seen: dict[str, Rule] = {}
         for rule in self._rules:
             if rule.id in seen:
-                msg = (
-                    f"duplicate rule id (also in {seen[rule.id].source}); give each rule its own id"
-                )
+                first = seen[rule.id].source
+                msg = f"duplicate rule id (also in {first}). Give each rule its own id."
                 raise RuleError(msg, source=rule.source, rule_id=rule.id)
             seen[rule.id] = rule
         compiled = [_compile(rule) for rule in self._rules]
@@ -97,12 +96,12 @@ class RuleSet:
             source: A path, or the TOML text itself. A ``str`` is read as a path
                 when it has no line break and names an existing file.
             defaults: Whether to add the default rules. A rule in *source* with the
-                id of a default rule replaces it; the other rules of *source* come
+                id of a default rule replaces it. The other rules of *source* come
                 before the defaults, so they win ties of priority.
             pattern_timeout: As for :class:`RuleSet`.
 
         Raises:
-            RuleError: The file cannot be read, is not valid TOML, or holds an
+            RuleError: The file cannot be read, is not valid TOML, or contains an
                 invalid rule. The message names the file, the rule id and the problem.
         """
         rules = load_rules(source)
@@ -118,9 +117,9 @@ class RuleSet:
         """
         added = tuple(rules)
         replaced = {rule.id for rule in added}
-        kept = [rule for rule in self._rules if rule.id not in replaced]
+        remaining = [rule for rule in self._rules if rule.id not in replaced]
         timeout = self._timeout if pattern_timeout is None else pattern_timeout
-        return RuleSet((*added, *kept), pattern_timeout=timeout)
+        return RuleSet((*added, *remaining), pattern_timeout=timeout)
 
     @property
     def rules(self) -> tuple[Rule, ...]:
@@ -201,7 +200,7 @@ def classify(bounce: Bounce, rules: RuleSet | None = None) -> tuple[Classificati
 
 
 def classify_message(bounce: Bounce, rules: RuleSet | None = None) -> Classification:
-    """Return the verdict on *bounce* as a whole; see :meth:`RuleSet.classify_message`."""
+    """Return the verdict on *bounce* as a whole, as :meth:`RuleSet.classify_message` does."""
     return (rules or RuleSet.default()).classify_message(bounce)
 
 
@@ -238,7 +237,7 @@ def load_rules(source: str | os.PathLike[str]) -> tuple[Rule, ...]:
 
 def check_rules(source: str | os.PathLike[str]) -> list[RuleError]:
     """
-    Return every problem of a rule file (a path, or the text itself); empty when it is valid.
+    Return every problem of a rule file (a path, or the text itself), or an empty list.
 
     Unlike :func:`load_rules`, this goes on after a bad rule, so one run lists the
     problems of every rule.
@@ -268,7 +267,7 @@ def _parse_rules(text: str, source: str, errors: list[RuleError]) -> tuple[Rule,
         return ()
     unknown = sorted(set(document) - {"rule"})
     if unknown:
-        msg = f"unknown top-level key(s) {', '.join(unknown)}; write each rule as a [[rule]] table"
+        msg = f"unknown top-level key(s) {', '.join(unknown)}. Write each rule as a [[rule]] table."
         errors.append(RuleError(msg, source=source))
     tables = document.get("rule", [])
     if not isinstance(tables, list):
@@ -280,7 +279,7 @@ def _parse_rules(text: str, source: str, errors: list[RuleError]) -> tuple[Rule,
         try:
             rule = _parse_rule(table, index, source)
             if rule.id in seen:
-                msg = "duplicate rule id; give each rule its own id"
+                msg = "duplicate rule id. Give each rule its own id."
                 raise RuleError(msg, source=source, rule_id=rule.id)
             seen.add(rule.id)
             _compile(rule)  # Check every value now, so the error names this file.
@@ -296,7 +295,7 @@ def _parse_rule(table: Any, index: int, source: str) -> Rule:
         raise RuleError(f"rule number {index + 1} is not a table", source=source)
     rule_id = table.get("id")
     if not isinstance(rule_id, str) or not rule_id.strip():
-        msg = f'rule number {index + 1} has no id; add id = "a-unique-name"'
+        msg = f'rule number {index + 1} has no id. Add id = "a-unique-name".'
         raise RuleError(msg, source=source)
 
     def fail(problem: str) -> RuleError:
@@ -305,7 +304,7 @@ def _parse_rule(table: Any, index: int, source: str) -> Rule:
     unknown = sorted(set(table) - _RULE_KEYS - _CONDITION_KEYS)
     if unknown:
         known = ", ".join(sorted(_CONDITION_KEYS))
-        raise fail(f"unknown condition or key {', '.join(unknown)}; the conditions are {known}")
+        raise fail(f"unknown condition or key {', '.join(unknown)}. The conditions are {known}.")
     reason = _enum_value(table, "reason", Reason, fail, required=True)
     bounce_type = _enum_value(table, "bounce_type", BounceType, fail, required=False)
     priority = table.get("priority", 0)
@@ -337,7 +336,7 @@ def _enum_value(table: dict[str, Any], key: str, enum: Any, fail: Any, *, requir
         return enum(value)
     except ValueError:
         known = ", ".join(member.value for member in enum)
-        raise fail(f"unknown {key} {value!r}; use one of: {known}") from None
+        raise fail(f"unknown {key} {value!r}. Use one of: {known}.") from None
 
 
 def _condition_values(table: dict[str, Any], key: str, fail: Any) -> tuple[Any, ...]:
@@ -350,7 +349,7 @@ def _condition_values(table: dict[str, Any], key: str, fail: Any) -> tuple[Any, 
         if isinstance(item, int) and not isinstance(item, bool) and key == "reply_code":
             item = str(item)
         if not isinstance(item, str):
-            raise fail(f"{key} must hold strings, not {item!r}")
+            raise fail(f"{key} must contain strings, not {item!r}")
         texts.append(item)
     enum = _ENUM_CONDITIONS.get(key)
     if enum is None:
@@ -359,4 +358,4 @@ def _condition_values(table: dict[str, Any], key: str, fail: Any) -> tuple[Any, 
         return tuple(enum(text) for text in texts)
     except ValueError:
         known = ", ".join(member.value for member in enum)
-        raise fail(f"unknown {key} in {texts!r}; use one of: {known}") from None
+        raise fail(f"unknown {key} in {texts!r}. Use one of: {known}.") from None

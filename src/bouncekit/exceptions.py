@@ -12,4 +12,3 @@ __all__ = ["BounceKitError"]
 
 class BounceKitError(Exception):
     """The root of every exception bouncekit raises."""
-
