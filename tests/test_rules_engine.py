@@ -14,6 +14,7 @@ from bouncekit.rules import (
     RuleError,
     RuleSet,
     bounce_type_for,
+    classify,
 )
 
 
@@ -246,3 +247,15 @@ def test_bounce_type_for(
     (recipient,) = bounce_with(status, reply, action=action).recipients
 
     assert bounce_type_for(reason, recipient) is expected
+
+
+def test_classify_function_uses_defaults() -> None:
+    (verdict,) = classify(bounce_with("5.1.1"))
+
+    assert verdict.rule == "status-user-unknown"
+
+
+def test_classify_function_empty_rule_set() -> None:
+    (verdict,) = classify(bounce_with("5.1.1"), RuleSet([]))
+
+    assert verdict.rule == NO_RULE

@@ -196,12 +196,12 @@ class RuleSet:
 
 def classify(bounce: Bounce, rules: RuleSet | None = None) -> tuple[Classification, ...]:
     """Classify each recipient of *bounce* with *rules*, by default :meth:`RuleSet.default`."""
-    return (rules or RuleSet.default()).classify(bounce)
+    return (RuleSet.default() if rules is None else rules).classify(bounce)
 
 
 def classify_message(bounce: Bounce, rules: RuleSet | None = None) -> Classification:
     """Return the verdict on *bounce* as a whole, as :meth:`RuleSet.classify_message` does."""
-    return (rules or RuleSet.default()).classify_message(bounce)
+    return (RuleSet.default() if rules is None else rules).classify_message(bounce)
 
 
 @functools.cache

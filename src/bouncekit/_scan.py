@@ -115,7 +115,8 @@ def bounce_record(source: str, bounce: Bounce, rules: RuleSet | None = None) -> 
     A message without recipients, such as an auto-reply, gets a ``verdict`` on the
     message as a whole instead; with recipients, ``verdict`` is ``None``.
     """
-    rules = rules or RuleSet.default()
+    if rules is None:
+        rules = RuleSet.default()
     recipients = []
     for recipient in bounce.recipients:
         classification = rules.classify_recipient(bounce, recipient)
