@@ -93,6 +93,9 @@ SAMPLES: dict[str, Bounce] = {
     "text-reverse-dns": bounce_with("5.7.1", "550", "550 5.7.1 Fix reverse DNS for 192.0.2.1"),
     "text-reputation": bounce_with("5.7.1", "550", "550 5.7.1 Poor IP reputation"),
     "text-sender-rejected": bounce_with("5.0.0", "550", "550 Sender address rejected"),
+    "text-group-permission": bounce_with(
+        None, None, "The group you tried to contact may not exist, or you may not post to it."
+    ),
     "text-blocked-ip": bounce_with("5.0.0", "554", "554 Blocked - see the DNSBL lookup page"),
     "text-rate-limited": bounce_with("4.7.0", "421", "421 4.7.0 Rate limit reached"),
     "text-virus": bounce_with("5.0.0", "550", "550 Virus detected"),
@@ -340,3 +343,24 @@ def test_reported_out_of_office_case(shared_dir: Path) -> None:
 
     assert RULES.classify(bounce) == ()
     assert RULES.classify_message(bounce).bounce_type is BounceType.IGNORED
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("ユーザー Neko は Domino ディレクトリのリストにありません。", Reason.USER_UNKNOWN),
+        ("您試圖聯絡的群組可能不存在，或者您沒有在此群組張貼留言的權限。", Reason.REJECTED),
+        (
+            "Il se peut que le groupe que vous avez essayé de contacter n'existe pas",
+            Reason.REJECTED,
+        ),
+        (
+            "Le compte du destinataire est bloque. The recipient account is blocked.",
+            Reason.SUSPENDED,
+        ),
+    ],
+)
+def test_non_english_wordings(text: str, reason: Reason) -> None:
+    (verdict,) = RULES.classify(bounce_with("5.0.0", None, text))
+
+    assert verdict.reason is reason
