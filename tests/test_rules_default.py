@@ -349,7 +349,7 @@ def test_reported_out_of_office_case(shared_dir: Path) -> None:
     ("text", "reason"),
     [
         ("ユーザー Neko は Domino ディレクトリのリストにありません。", Reason.USER_UNKNOWN),
-        ("您試圖聯絡的群組可能不存在，或者您沒有在此群組張貼留言的權限。", Reason.REJECTED),
+        ("您試圖聯絡的群組可能不存在, 或者您沒有在此群組張貼留言的權限.", Reason.REJECTED),
         (
             "Il se peut que le groupe que vous avez essayé de contacter n'existe pas",
             Reason.REJECTED,
