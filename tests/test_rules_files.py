@@ -90,6 +90,21 @@ domain = "example.net"
     assert len(rules) == len(RuleSet.default()) + 1
 
 
+def test_disabled_rule_switches_default_off() -> None:
+    text = '[[rule]]\nid = "status-mailbox-full"\nenabled = false\n'
+    rules = RuleSet.from_toml(text)
+
+    (verdict,) = rules.classify(FULL_MAILBOX)
+
+    assert verdict.rule != "status-mailbox-full"
+    assert rules["status-mailbox-full"].enabled is False
+
+
+def test_enabled_must_be_boolean() -> None:
+    with pytest.raises(RuleError, match="enabled must be true or false"):
+        RuleSet.from_toml("[[rule]]\nid = 'x'\nreason = 'blocked'\nenabled = 'no'\n")
+
+
 def test_defaults_unchanged_by_user_rules() -> None:
     RuleSet.from_toml(OVERRIDE)
 

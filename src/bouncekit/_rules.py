@@ -143,6 +143,8 @@ class Rule:
         priority: Higher wins, and rules of equal priority are tried in file order.
         rationale: Why the rule decides as it does, for people.
         source: The file the rule was read from, for messages.
+        enabled: Whether the rule takes part. A disabled rule with a default rule's
+            id switches that default off.
     """
 
     id: str
@@ -151,6 +153,7 @@ class Rule:
     priority: int = 0
     rationale: str = ""
     source: str = attrs.field(default="<rules>", eq=False)
+    enabled: bool = True
 
 
 @attrs.frozen

@@ -32,7 +32,7 @@ _DEFAULT_FILE: Final = "default_rules.toml"
 # Distinct (kind, format, action, status, reply code) combinations whose candidate
 # rules a rule set keeps; past this many it starts over, so memory stays bounded.
 _CACHE_SIZE: Final = 4096
-_RULE_KEYS: Final = frozenset({"id", "priority", "reason", "bounce_type", "rationale"})
+_RULE_KEYS: Final = frozenset({"id", "priority", "reason", "bounce_type", "rationale", "enabled"})
 _CONDITION_KEYS: Final = frozenset(
     {"status", "reply_code", "action", "diagnostic", "domain", "format", "kind"}
 )
@@ -73,7 +73,7 @@ class RuleSet:
             seen[rule.id] = rule
         compiled = [_compile(rule) for rule in self._rules]
         order = sorted(range(len(compiled)), key=lambda index: -self._rules[index].priority)
-        self._ordered = tuple(compiled[index] for index in order)
+        self._ordered = tuple(compiled[i] for i in order if self._rules[i].enabled)
         self._candidates: dict[FactsKey, tuple[tuple[CompiledRule, tuple[Evidence, ...]], ...]] = {}
 
     @classmethod
@@ -305,7 +305,11 @@ def _parse_rule(table: Any, index: int, source: str) -> Rule:
     if unknown:
         known = ", ".join(sorted(_CONDITION_KEYS))
         raise fail(f"unknown condition or key {', '.join(unknown)}. The conditions are {known}.")
-    reason = _enum_value(table, "reason", Reason, fail, required=True)
+    enabled = table.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise fail(f"enabled must be true or false, not {enabled!r}")
+    # A rule that only switches a default off needs no outcome.
+    reason = _enum_value(table, "reason", Reason, fail, required=enabled) or Reason.UNDEFINED
     bounce_type = _enum_value(table, "bounce_type", BounceType, fail, required=False)
     priority = table.get("priority", 0)
     if not isinstance(priority, int) or isinstance(priority, bool):
@@ -323,6 +327,7 @@ def _parse_rule(table: Any, index: int, source: str) -> Rule:
         priority=priority,
         rationale=rationale,
         source=source,
+        enabled=enabled,
     )
 
 
