@@ -157,6 +157,11 @@ def test_duplicate_id_in_file(tmp_path: Path) -> None:
         RuleSet.from_toml(write(tmp_path, text))
 
 
+def test_missing_str_path(tmp_path: Path) -> None:
+    with pytest.raises(RuleError, match="cannot read the rule file"):
+        RuleSet.from_toml(str(tmp_path / "typo.toml"))
+
+
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(RuleError, match="cannot read the rule file"):
         RuleSet.from_toml(tmp_path / "absent.toml")

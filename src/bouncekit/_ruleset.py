@@ -93,8 +93,9 @@ class RuleSet:
         Read a rule file and combine it with the default rules.
 
         Args:
-            source: A path, or the TOML text itself. A ``str`` is read as a path
-                when it has no line break and names an existing file.
+            source: A path, or the TOML text itself. A ``str`` is TOML text when it
+                has a line break, or an ``=`` or ``[`` and names no existing file;
+                any other ``str`` is a path.
             defaults: Whether to add the default rules. A rule in *source* with the
                 id of a default rule replaces it. The other rules of *source* come
                 before the defaults, so they win ties of priority.
@@ -131,6 +132,9 @@ class RuleSet:
 
     def __len__(self) -> int:
         return len(self._rules)
+
+    def __repr__(self) -> str:
+        return f"<RuleSet of {len(self._rules)} rules>"
 
     def __getitem__(self, rule_id: str) -> Rule:
         for rule in self._rules:
@@ -248,7 +252,7 @@ def check_rules(source: str | os.PathLike[str]) -> list[RuleError]:
 
 
 def _load(source: str | os.PathLike[str], errors: list[RuleError]) -> tuple[Rule, ...]:
-    if isinstance(source, str) and ("\n" in source or not Path(source).is_file()):
+    if isinstance(source, str) and _is_toml_text(source):
         return _parse_rules(source, "<string>", errors)
     path = Path(source)
     try:
@@ -257,6 +261,13 @@ def _load(source: str | os.PathLike[str], errors: list[RuleError]) -> tuple[Rule
         errors.append(RuleError(f"cannot read the rule file: {exc}", source=str(path)))
         return ()
     return _parse_rules(text, str(path), errors)
+
+
+def _is_toml_text(source: str) -> bool:
+    """Tell TOML text from a file name: text has a line break, a key or a table header."""
+    if "\n" in source:
+        return True
+    return ("=" in source or "[" in source) and not Path(source).is_file()
 
 
 def _parse_rules(text: str, source: str, errors: list[RuleError]) -> tuple[Rule, ...]:
