@@ -134,7 +134,7 @@ def test_rules_check_valid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     status, out, _ = run(capsys, "rules", "check", str(rules))
 
     assert status == 0
-    assert "valid" in out
+    assert out == f"{rules}: valid, 1 rule(s), 1 of them replacing defaults\n"
 
 
 def test_rules_check_lists_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,7 +10,7 @@ from typing import TextIO
 from bouncekit._model import Bounce
 from bouncekit._parse import parse
 from bouncekit._rules import Classification, RuleError
-from bouncekit._ruleset import RuleSet, check_rules
+from bouncekit._ruleset import RuleSet, check_rules, load_rules
 
 __all__ = ["add_rule_commands", "load_rule_set"]
 
@@ -109,11 +109,14 @@ def _check(args: argparse.Namespace) -> int:
     errors = check_rules(Path(args.file))
     if not errors:
         try:
-            rules = RuleSet.from_toml(Path(args.file))
+            own = load_rules(Path(args.file))
+            RuleSet.default().extended(own)
         except RuleError as exc:
             errors = [exc]
         else:
-            print(f"{args.file}: valid, {len(rules)} rules with the defaults")
+            default_ids = {rule.id for rule in RuleSet.default()}
+            replacing = sum(rule.id in default_ids for rule in own)
+            print(f"{args.file}: valid, {len(own)} rule(s), {replacing} of them replacing defaults")
             return 0
     for error in errors:
         print(error, file=sys.stderr)
