@@ -88,6 +88,17 @@ SAMPLES: dict[str, Bounce] = {
         "552",
         "552 5.7.0 This message was blocked because its content presents a potential",
     ),
+    "text-user-unknown-after-data": bounce_with(
+        "5.0.0", "550", "550 Unknown user pat@example.net (in reply to end of DATA command)"
+    ),
+    "text-vendor-codes": bounce_with("5.0.0", "550", "550 SC-001 Mail rejected by Outlook.com"),
+    "text-vendor-spam-codes": bounce_with("5.2.0", "550", "550 5.2.0 Mail rejete. OFR_506 [506]"),
+    "phase-connection": bounce_with(
+        "5.0.0", "550", "SMTP error from remote mail server after initial connection: 550 No"
+    ),
+    "phase-mail-from": bounce_with(
+        "5.0.0", "553", "SMTP error from remote mail server after MAIL FROM:<a@b.example>: 553 No"
+    ),
     "text-not-compliant": bounce_with("5.0.0", "554", "554 Duplicate header 'DKIM-Signature'"),
     "text-auth-failure": bounce_with("5.7.1", "550", "550 5.7.1 Rejected per DMARC policy"),
     "text-reverse-dns": bounce_with("5.7.1", "550", "550 5.7.1 Fix reverse DNS for 192.0.2.1"),
