@@ -91,8 +91,23 @@ SAMPLES: dict[str, Bounce] = {
     "text-user-unknown-after-data": bounce_with(
         "5.0.0", "550", "550 Unknown user pat@example.net (in reply to end of DATA command)"
     ),
+    "gateway-user-unknown": Bounce(
+        kind=BounceKind.NON_STANDARD,
+        format="mailfoundry",
+        recipients=(Recipient("pat@example.net", Action.FAILED, diagnostic="550 No such user"),),
+    ),
     "text-vendor-codes": bounce_with("5.0.0", "550", "550 SC-001 Mail rejected by Outlook.com"),
     "text-vendor-spam-codes": bounce_with("5.2.0", "550", "550 5.2.0 Mail rejete. OFR_506 [506]"),
+    "phase-connection-refused": bounce_with(
+        "5.0.0",
+        "550",
+        "SMTP error from remote mail server after initial connection: 550 Access denied",
+    ),
+    "phase-mail-from-refused": bounce_with(
+        "5.1.0",
+        "553",
+        "SMTP error from remote mail server after MAIL FROM:<a@b.example>: 553 5.1.0 b.example does not exist",
+    ),
     "phase-connection": bounce_with(
         "5.0.0", "550", "SMTP error from remote mail server after initial connection: 550 No"
     ),
