@@ -16,11 +16,8 @@ from bouncekit._rules import Evidence, Rule
 
 __all__ = ["CompiledRule", "Facts", "FactsKey", "compile_pattern"]
 
-# Patterns are matched case-insensitively. A rule's alternatives are joined into
-# one pattern when that keeps their meaning (no groups, no inline flags), which
-# saves one regex call per alternative.
+# Patterns are matched case-insensitively.
 _PATTERN_FLAGS: Final = regex.IGNORECASE | regex.VERSION0
-_PLAIN_FLAGS: Final = regex.compile("", _PATTERN_FLAGS).flags
 _MAX_PATTERN_LENGTH: Final = 4000
 _EVIDENCE_LENGTH: Final = 200
 
@@ -105,29 +102,20 @@ def compile_pattern(text: str) -> regex.Pattern[str]:
         raise ValueError(msg) from None
 
 
-def _join_patterns(patterns: tuple[regex.Pattern[str], ...]) -> tuple[regex.Pattern[str], ...]:
-    if len(patterns) < 2:
-        return patterns
-    joinable = all(p.groups == 0 and p.flags == _PLAIN_FLAGS for p in patterns)
-    if not joinable:
-        return patterns
-    return (regex.compile("|".join(f"(?:{p.pattern})" for p in patterns), _PATTERN_FLAGS),)
+Alternative = tuple[frozenset[str] | None, regex.Pattern[str]]
+"""One pattern of a rule, with the literals one of which its every match contains."""
 
 
-def _gate(patterns: tuple[str, ...]) -> frozenset[str] | None:
-    """Return literals of which the text must contain one, or ``None`` to always search."""
-    literals: set[str] = set()
-    for pattern in patterns:
-        required = required_literals(pattern)
-        if required is None:
-            return None
-        literals |= required
-    return frozenset(literals)
+def _alternative(text: str) -> Alternative:
+    return required_literals(text), compile_pattern(text)
 
 
 class CompiledRule:
     """
     A rule prepared for matching: values parsed, patterns compiled, literals found.
+
+    Each pattern is searched only when the case-folded text contains one of its
+    required literals, so a rule with twenty wordings usually runs one search.
 
     Matching runs in two steps. :meth:`match_key` tests the conditions on kind, format,
     action, status and reply code, whose result the rule set caches per
@@ -136,13 +124,12 @@ class CompiledRule:
 
     __slots__ = (
         "actions",
+        "alternatives",
         "domain_exact",
         "domain_globs",
         "formats",
-        "gate",
         "kinds",
         "needs_text",
-        "patterns",
         "reply_exact",
         "reply_prefixes",
         "rule",
@@ -165,9 +152,8 @@ class CompiledRule:
         domains = [name.strip().lower() for name in conditions.domain]
         self.domain_exact = frozenset(d for d in domains if not _has_glob(d))
         self.domain_globs = tuple(re.compile(fnmatch.translate(d)) for d in domains if _has_glob(d))
-        self.patterns = _join_patterns(tuple(compile_pattern(p) for p in conditions.diagnostic))
-        self.gate = _gate(conditions.diagnostic) if conditions.diagnostic else None
-        self.needs_text = bool(domains or self.patterns)
+        self.alternatives = tuple(_alternative(text) for text in conditions.diagnostic)
+        self.needs_text = bool(domains or self.alternatives)
 
     def match_key(self, key: FactsKey, status_text: str) -> tuple[Evidence, ...] | None:
         """Return the evidence when the conditions on *key* hold, else ``None``."""
@@ -202,10 +188,8 @@ class CompiledRule:
             if not self._domain_matches(facts.domain):
                 return None
             evidence = (Evidence("domain", facts.domain),)
-        if self.patterns:
-            if self.gate is not None and not any(text in facts.folded for text in self.gate):
-                return None
-            found = _search(self.patterns, facts.diagnostic, timeout)
+        if self.alternatives:
+            found = _search(self.alternatives, facts, timeout)
             if found is None:
                 return None
             evidence = (*evidence, Evidence("diagnostic", found))
@@ -233,13 +217,15 @@ def _has_glob(text: str) -> bool:
     return any(char in text for char in "*?[")
 
 
-def _search(patterns: tuple[regex.Pattern[str], ...], text: str, timeout: float) -> str | None:
+def _search(alternatives: tuple[Alternative, ...], facts: Facts, timeout: float) -> str | None:
     """Return the text the first matching pattern matched, or ``None``."""
-    if not text:
+    if not facts.diagnostic:
         return None
-    for pattern in patterns:
+    for literals, pattern in alternatives:
+        if literals is not None and not any(text in facts.folded for text in literals):
+            continue
         try:
-            found = pattern.search(text, timeout=timeout)
+            found = pattern.search(facts.diagnostic, timeout=timeout)
         except TimeoutError:
             # NOTE: a pattern that runs out of time counts as not matching, and the
             # classification does not record that it happened.
