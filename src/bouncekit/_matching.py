@@ -221,9 +221,15 @@ def _search(alternatives: tuple[Alternative, ...], facts: Facts, timeout: float)
     """Return the text the first matching pattern matched, or ``None``."""
     if not facts.diagnostic:
         return None
+    folded = facts.folded
     for literals, pattern in alternatives:
-        if literals is not None and not any(text in facts.folded for text in literals):
-            continue
+        if literals is not None:
+            # A plain loop: a generator expression costs more than the checks themselves.
+            for literal in literals:
+                if literal in folded:
+                    break
+            else:
+                continue
         try:
             found = pattern.search(facts.diagnostic, timeout=timeout)
         except TimeoutError:
