@@ -24,8 +24,11 @@ _EVIDENCE_LENGTH: Final = 200
 _STATUS_PATTERN: Final = re.compile(r"([245]|\*)(?:\.(\d{1,3}|\*)(?:\.(\d{1,3}|\*))?)?")
 _REPLY_PATTERN: Final = re.compile(r"[2-5](?:\d\d|\d?[*x]|[x*]{0,2})", re.IGNORECASE)
 
-FactsKey = tuple[BounceKind, str, Action | None, tuple[int, int, int] | None, str]
-"""The facts that decide the cheap conditions: kind, format, action, status and reply code."""
+FactsKey = tuple[BounceKind, str, Action | None, tuple[int, int, int] | None, str, bool, bool]
+"""
+The facts that decide the cheap conditions: kind, format, action, status, reply code,
+and whether there is a diagnostic text and a domain at all.
+"""
 
 
 class Facts:
@@ -35,7 +38,7 @@ class Facts:
 
     def __init__(self, bounce: Bounce, recipient: Recipient | None) -> None:
         if recipient is None:
-            self.key: FactsKey = (bounce.kind, bounce.format.lower(), None, None, "")
+            self.key: FactsKey = (bounce.kind, bounce.format.lower(), None, None, "", False, False)
             self.status_text = ""
             self.diagnostic = ""
             self.folded = ""
@@ -43,17 +46,19 @@ class Facts:
             return
         status = recipient.status
         numbers = None if status is None else (status.class_, status.subject, status.detail)
+        self.status_text = "" if status is None else str(status)
+        self.diagnostic = recipient.diagnostic or ""
+        self.folded = self.diagnostic.casefold()
+        self.domain = recipient.domain if "@" in recipient.address else ""
         self.key = (
             bounce.kind,
             bounce.format.lower(),
             recipient.action,
             numbers,
             recipient.reply_code or "",
+            bool(self.diagnostic),
+            bool(self.domain),
         )
-        self.status_text = "" if status is None else str(status)
-        self.diagnostic = recipient.diagnostic or ""
-        self.folded = self.diagnostic.casefold()
-        self.domain = recipient.domain if "@" in recipient.address else ""
 
 
 def _parse_status(text: str) -> tuple[int, int, int]:
@@ -157,7 +162,9 @@ class CompiledRule:
 
     def match_key(self, key: FactsKey, status_text: str) -> tuple[Evidence, ...] | None:
         """Return the evidence when the conditions on *key* hold, else ``None``."""
-        kind, format_name, action, status, reply = key
+        kind, format_name, action, status, reply, has_text, has_domain = key
+        if (self.alternatives and not has_text) or (self._has_domains() and not has_domain):
+            return None
         evidence: list[Evidence] = []
         if self.kinds:
             if kind not in self.kinds:
@@ -194,6 +201,9 @@ class CompiledRule:
                 return None
             evidence = (*evidence, Evidence("diagnostic", found))
         return evidence
+
+    def _has_domains(self) -> bool:
+        return bool(self.domain_exact or self.domain_globs)
 
     def _status_matches(self, status: tuple[int, int, int] | None) -> bool:
         if status is None:
