@@ -91,6 +91,11 @@ SAMPLES: dict[str, Bounce] = {
     "text-user-unknown-after-data": bounce_with(
         "5.0.0", "550", "550 Unknown user pat@example.net (in reply to end of DATA command)"
     ),
+    "format-google-groups": Bounce(
+        kind=BounceKind.NON_STANDARD,
+        format="googlegroups",
+        recipients=(Recipient("group@example.net", Action.FAILED),),
+    ),
     "gateway-user-unknown": Bounce(
         kind=BounceKind.NON_STANDARD,
         format="mailfoundry",
