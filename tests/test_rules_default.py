@@ -88,6 +88,9 @@ SAMPLES: dict[str, Bounce] = {
         "552",
         "552 5.7.0 This message was blocked because its content presents a potential",
     ),
+    "policy-status-user-unknown": bounce_with(
+        "5.7.1", "550", "550 5.7.1 <pat@example.net>: Recipient address rejected: User unknown"
+    ),
     "text-user-unknown-after-data": bounce_with(
         "5.0.0", "550", "550 Unknown user pat@example.net (in reply to end of DATA command)"
     ),
