@@ -7,10 +7,12 @@ import csv
 import json
 import sys
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 from bouncekit import __version__
 from bouncekit._cli_rules import add_rule_commands, add_rules_option, load_rule_set
+from bouncekit._pop3_scan import Pop3Options, is_pop3_url, pop3_records
 from bouncekit._rules import RuleError
 from bouncekit._ruleset import RuleSet
 from bouncekit._scan import iter_messages, scan_item
@@ -59,12 +61,49 @@ def _build_parser() -> argparse.ArgumentParser:
         help="output format (default: table on a terminal, jsonl otherwise)",
     )
     add_rules_option(scan)
+    _add_pop3_options(scan)
     add_rule_commands(commands)
     return parser
 
 
-def _records(paths: Iterable[str], rules: RuleSet) -> Iterable[dict[str, Any]]:
+def _add_pop3_options(scan: argparse.ArgumentParser) -> None:
+    pop3 = scan.add_argument_group(
+        "POP3",
+        "A PATH of the form pop3s://USER@HOST[:PORT] or pop3://USER@HOST[:PORT] reads a POP3 "
+        "mailbox. The password comes from the BOUNCEKIT_POP3_PASSWORD environment variable, "
+        "or from a prompt; it is never accepted on the command line.",
+    )
+    pop3.add_argument("--starttls", action="store_true", help="use STLS on a pop3:// URL")
+    pop3.add_argument(
+        "--delete",
+        action="store_true",
+        help="delete each message from the server once its record is written without an error",
+    )
+    pop3.add_argument(
+        "--keep-seen",
+        type=Path,
+        metavar="FILE",
+        help="skip the unique-ids listed in FILE, and add those reported now",
+    )
+    pop3.add_argument(
+        "--ca-file", type=Path, metavar="FILE", help="trust the certificates in this PEM file"
+    )
+
+
+def _records(
+    paths: Iterable[str], rules: RuleSet, args: argparse.Namespace | None = None
+) -> Iterable[dict[str, Any]]:
     for path in paths:
+        if is_pop3_url(path) and args is not None:
+            options = Pop3Options(
+                starttls=args.starttls,
+                delete=args.delete,
+                keep_seen=args.keep_seen,
+                ca_file=args.ca_file,
+                rules=rules,
+            )
+            yield from pop3_records(path, options, sys.stdout.flush)
+            continue
         for item in iter_messages(path):
             yield scan_item(item, rules)
 
@@ -143,7 +182,7 @@ def _scan(args: argparse.Namespace) -> int:
     except RuleError as exc:
         print(f"bouncekit: {exc}", file=sys.stderr)
         return 2
-    errors = writer(_records(args.paths, rules), sys.stdout)
+    errors = writer(_records(args.paths, rules, args), sys.stdout)
     if errors:
         print(
             f"bouncekit: {errors} message(s) could not be read; see the error field",
