@@ -54,7 +54,9 @@ SAMPLES: dict[str, Bounce] = {
     "text-recipient-preferences": bounce_with(
         "5.1.1", "550", "550 5.1.1 Refused due to recipient preferences"
     ),
-    "text-local-delivery-program": bounce_with("5.3.0", None, "procmail: Couldn't create mailbox"),
+    "text-local-delivery-program": bounce_with(
+        "5.1.1", None, "procmail: Couldn't create mailbox: No such user"
+    ),
     "status-recipient-not-found": bounce_with(
         "5.1.10", "550", "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found"
     ),
@@ -147,6 +149,7 @@ SAMPLES: dict[str, Bounce] = {
     "text-not-accept": bounce_with(
         "5.0.0", None, "The domain example.net doesn't receive email according to its MX"
     ),
+    "text-exit-status": bounce_with("5.3.0", None, "75"),
     "text-dns-error": bounce_with("4.0.0", None, "DNS Error: lookup responded with SERVFAIL"),
     "text-host-unknown": bounce_with("5.0.0", None, "Host or domain name not found"),
     "text-user-unknown": bounce_with("5.0.0", "550", "550 No such user"),
@@ -398,3 +401,9 @@ def test_non_english_wordings(text: str, reason: Reason) -> None:
     (verdict,) = RULES.classify(bounce_with("5.0.0", None, text))
 
     assert verdict.reason is reason
+
+
+def test_bare_reply_code_not_exit_status() -> None:
+    (verdict,) = RULES.classify(bounce_with("5.1.1", "550", "550"))
+
+    assert verdict.reason is Reason.USER_UNKNOWN
