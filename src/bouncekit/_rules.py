@@ -197,7 +197,8 @@ def bounce_type_for(
     is temporary (status class 4, a 4xx reply code or the ``delayed`` action).
     ``not_accept`` is hard only with a permanent code (status class 5 or a 5xx
     reply code). Every other reason has the fixed type that
-    :data:`bouncekit.rules.REASONS` lists.
+    :data:`bouncekit.rules.REASONS` lists. Without a recipient, as for a verdict on a
+    whole message, no reason is hard, because no address is named.
     """
     default = REASONS[reason].bounce_type
     if default is not BounceType.HARD:
