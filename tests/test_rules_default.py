@@ -45,6 +45,9 @@ SAMPLES: dict[str, Bounce] = {
     "text-sender-domain-listed": bounce_with(
         "5.1.0", "550", "550 5.1.0 MailFrom domain is listed in a block list"
     ),
+    "text-listed-content": bounce_with(
+        "5.0.0", "550", "550-REJECTED - Blacklisted URL in message. (example.com)"
+    ),
     "text-sender-ip-blocked-over-code": bounce_with(
         "5.1.1", "550", "550 5.7.1 IP address blacklisted by recipient"
     ),
