@@ -11,6 +11,8 @@ from typing import Any, TextIO
 
 from bouncekit import __version__
 from bouncekit._scan import iter_messages, scan_item
+from bouncekit._scan_correlate import Correlate, add_correlation_arguments, correlation_from_args
+from bouncekit.exceptions import CorrelationError, StoreError
 
 __all__ = ["main"]
 
@@ -53,13 +55,14 @@ def _build_parser() -> argparse.ArgumentParser:
         default=None,
         help="output format (default: table on a terminal, jsonl otherwise)",
     )
+    add_correlation_arguments(scan)
     return parser
 
 
-def _records(paths: Iterable[str]) -> Iterable[dict[str, Any]]:
+def _records(paths: Iterable[str], correlate: Correlate | None = None) -> Iterable[dict[str, Any]]:
     for path in paths:
         for item in iter_messages(path):
-            yield scan_item(item)
+            yield scan_item(item, correlate)
 
 
 def _write_jsonl(records: Iterable[dict[str, Any]], out: TextIO) -> int:
@@ -119,7 +122,12 @@ def _write_table(records: Iterable[dict[str, Any]], out: TextIO) -> int:
 def _scan(args: argparse.Namespace) -> int:
     output_format = args.format or ("table" if sys.stdout.isatty() else "jsonl")
     writer = {"jsonl": _write_jsonl, "csv": _write_csv, "table": _write_table}[output_format]
-    errors = writer(_records(args.paths), sys.stdout)
+    try:
+        correlate = correlation_from_args(args)
+    except (CorrelationError, StoreError) as exc:
+        print(f"bouncekit: {exc}", file=sys.stderr)
+        return 2
+    errors = writer(_records(args.paths, correlate), sys.stdout)
     if errors:
         print(f"bouncekit: {errors} message(s) could not be read; see the error field", file=sys.stderr)
         return 1

@@ -94,8 +94,10 @@ def _check_keys(
             raise CorrelationError(msg)
 
 
-def _check_domain(instance: SignedIdCodec, attribute: attrs.Attribute[str], domain: str) -> None:
-    if not _DOMAIN.fullmatch(domain):
+def _check_domain(
+    instance: SignedIdCodec, attribute: attrs.Attribute[str | None], domain: str | None
+) -> None:
+    if domain is not None and not _DOMAIN.fullmatch(domain):
         msg = f"invalid Message-ID domain {domain!r}: use a host name such as 'mail.example.com'"
         raise CorrelationError(msg)
 
@@ -167,10 +169,11 @@ class SignedIdCodec:
             bounces of mail signed with them have stopped arriving.
         domain: The domain part of the ids made, such as ``"mail.example.com"``:
             a domain the sender controls, so the ids stay unique worldwide.
+            Only :meth:`encode` needs it: ids of any domain are decoded.
     """
 
     keys: tuple[bytes, ...] = attrs.field(converter=_to_keys, validator=_check_keys, repr=False)
-    domain: str = attrs.field(validator=_check_domain)
+    domain: str | None = attrs.field(default=None, validator=_check_domain)
 
     def encode(
         self,
@@ -189,8 +192,14 @@ class SignedIdCodec:
             issued_at: The time to record, now when omitted.
 
         Raises:
-            CorrelationError: An id is empty or longer than 64 bytes.
+            CorrelationError: An id is empty or longer than 64 bytes, or the
+                codec has no :attr:`domain`.
         """
+        if self.domain is None:
+            msg = (
+                "cannot encode a signed Message-ID without a domain: pass domain='mail.example.com'"
+            )
+            raise CorrelationError(msg)
         moment = issued_at or datetime.datetime.now(datetime.UTC)
         header = _HEADER.pack(_VERSION, int(moment.timestamp()), secrets.token_bytes(5))
         payload = (
