@@ -44,7 +44,7 @@ _MAC_BYTES = 15
 _MAC_CHARS = _MAC_BYTES * 8 // 5
 _HEADER = struct.Struct(">BI5s")
 _MIN_KEY_BYTES = 16
-# 64 bytes per id keeps a signed id under 260 characters plus the domain.
+# 64 bytes per id keep a signed id at 256 characters plus the domain at most.
 _MAX_ID_BYTES = 64
 _BASE32_CHARS = re.compile(r"[A-Z2-7]*")
 # A domain as RFC 5322 dot-atom-text allows it, which also covers host names.
