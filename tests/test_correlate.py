@@ -107,7 +107,7 @@ def test_correlate_never_uses_notice_message_id() -> None:
 
 
 def test_correlate_rewritten_message_id() -> None:
-    # Some mail servers (certain Lotus Domino installations) replace the Message-ID.
+    # The id a relay wrote in place of the sender's Message-ID.
     returned = RETURNED.replace(
         "<spring-42.7@mail.example.com>", "<OF12AB34CD.56EF@notes.example.org>"
     )

@@ -141,7 +141,7 @@ def test_decode_truncated_signature_is_altered() -> None:
 
 
 def test_decode_rewritten_id_is_unsigned() -> None:
-    # Some mail servers (certain Lotus Domino installations) replace the Message-ID.
+    # The id a relay wrote in place of the sender's Message-ID.
     with pytest.raises(UnsignedIdError):
         CODEC.decode("<OF1A2B3C4D.5E6F7A8B-ON00000000@notes.example.org>")
 

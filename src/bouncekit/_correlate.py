@@ -55,7 +55,7 @@ class Correlator(Protocol[RecordT_co]):
 
 
 class CorrelationMethod(enum.StrEnum):
-    """How a bounce was matched to its record."""
+    """The method that matched a bounce to its record."""
 
     MESSAGE_ID = "message_id"
     """The returned message's Message-ID (or In-Reply-To, References) was found in the store."""
@@ -169,7 +169,7 @@ def message_id_candidates(bounce: Bounce) -> Iterator[tuple[str, str]]:
     Yield ``(field, message_id)`` pairs that may name the original message.
 
     The returned message's ``Message-ID`` is the only candidate when it has
-    one. Its ``In-Reply-To`` and ``References`` name the messages it answered,
+    one. Its ``In-Reply-To`` and ``References`` name the messages it replies to,
     so they are tried only when the notice quotes no ``Message-ID``: the
     ``In-Reply-To`` ids first, then the ``References`` ids from the last (the
     closest ancestor) to the first. An automatic reply that returns no header

@@ -111,7 +111,7 @@ def find_message_ids(value: str | None) -> list[str]:
 
 def normalize_message_id(value: str | None) -> str | None:
     """
-    Return a ``Message-ID`` value as ``<id>``, or ``None`` when it holds no id.
+    Return a ``Message-ID`` value as ``<id>``, or ``None`` when it contains no id.
 
     Folding, comments and white space around or inside the brackets go away,
     as :func:`find_message_ids` describes. A value without brackets is bracketed.

@@ -46,7 +46,7 @@ def add_correlation_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME",
-        help="the environment variable that holds a key of signed Message-IDs; repeat for old keys",
+        help="an environment variable that contains a key of signed Message-IDs; repeatable",
     )
     group.add_argument(
         "--correlate-header",
@@ -99,7 +99,7 @@ def _verp(args: argparse.Namespace) -> VerpCodec | None:
 
 def correlation_from_args(args: argparse.Namespace) -> Correlate | None:
     """
-    Return the function that correlates one bounce as the options say, or ``None``.
+    Return the function that correlates one bounce as the options set, or ``None``.
 
     Raises:
         CorrelationError: An option value is invalid.

@@ -3,8 +3,8 @@ The SQLite correlator: one database file shared by senders and bounce readers.
 
 Each thread of each process opens its own connection, because an SQLite
 connection must not be shared across threads or survive a ``fork``. The
-database runs in WAL mode, so readers never wait for the writer, and
-writers wait for each other for up to ``timeout`` seconds instead of
+database runs in WAL mode, so readers do not block a writer. Writers take
+turns: each waits up to ``timeout`` seconds for the others instead of
 failing at once.
 """
 

@@ -3,10 +3,10 @@ VERP: the recipient's address carried in the envelope sender of each message.
 
 With variable envelope return paths, mail to ``alice@example.org`` is sent
 with the envelope sender ``bounces+alice=example.org@bounces.example.com``.
-A bounce goes back to that address, and the mail server that receives it
-records the address in ``Delivered-To`` or ``X-Original-To`` (or leaves it
-in ``To``), so the failed recipient is known even when the notice quotes
-nothing of the original message.
+A bounce goes back to that address. The mail server that receives it
+writes the address into ``Delivered-To`` or ``X-Original-To``, or it stays in
+``To``. So the failed recipient is known even when the notice quotes nothing
+of the original message.
 """
 
 from __future__ import annotations

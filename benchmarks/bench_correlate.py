@@ -1,0 +1,150 @@
+"""
+Measure what correlation adds to the bounce path, against an SQLite store of one million ids.
+
+Run ``python benchmarks/bench_correlate.py`` from a checkout next to the
+labelled corpus (``../shared/corpus/emails``), or pass ``--corpus PATH``.
+It prints:
+
+1. how fast ``SQLiteCorrelator.record_many`` loads the ids, and how long
+   one ``resolve`` takes for a stored and for an unknown id;
+2. the time per message of ``parse`` plus classification over the corpus
+   repeated, the same plus ``correlate`` against the store, and the
+   difference in percent. The goal is at most 10%.
+
+The two passes alternate, and each is reported as the best of its rounds,
+so that a busy machine slows both alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import bouncekit
+from bouncekit._scan import iter_messages
+from bouncekit.correlate import SQLiteCorrelator, correlate
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "emails"
+
+
+def _classifier() -> tuple[str, Callable[[bouncekit.Bounce], object]]:
+    """Return the rules engine's classification when the package has one, else the verdict."""
+    try:
+        rules = importlib.import_module("bouncekit.rules")
+    except ImportError:
+        from bouncekit._verdict import status_verdict  # noqa: PLC0415
+
+        def verdicts(bounce: bouncekit.Bounce) -> object:
+            return [status_verdict(bounce, recipient) for recipient in bounce.recipients]
+
+        return "bouncekit._verdict.status_verdict", verdicts
+    # NOTE: the rules engine's API is assumed here: RuleSet.default().classify(bounce),
+    # or a module-level classify(bounce).
+    if hasattr(rules, "RuleSet"):
+        return "bouncekit.rules.RuleSet.default().classify", rules.RuleSet.default().classify
+    return "bouncekit.rules.classify", rules.classify
+
+
+def _read_corpus(path: Path) -> list[bytes]:
+    messages = [item.data for item in iter_messages(path) if item.data is not None]
+    if not messages:
+        sys.exit(f"no message found under {path}: pass --corpus PATH")
+    return messages
+
+
+def _generated_ids(count: int) -> Iterator[tuple[str, dict[str, Any]]]:
+    for number in range(count):
+        message_id = f"<{number:09d}.{number * 7919 % 1000003:x}@mail.example.com>"
+        yield message_id, {"delivery": number // 1000, "recipient": number}
+
+
+def _load(store: SQLiteCorrelator, total: int, corpus_ids: list[str]) -> list[str]:
+    """Store *total* ids, the corpus ids among them, and print the load rate."""
+    pairs = [(message_id, {"corpus": True}) for message_id in corpus_ids]
+    started = time.perf_counter()
+    stored = store.record_many(pairs)
+    stored += store.record_many(_generated_ids(total - len(pairs)))
+    elapsed = time.perf_counter() - started
+    print(f"load: {stored:,} ids in {elapsed:.1f} s, {stored / elapsed:,.0f} ids/s")
+    return corpus_ids
+
+
+def _resolve_times(store: SQLiteCorrelator, total: int, samples: int) -> None:
+    rng = random.Random(5)
+    known = [
+        f"<{n:09d}.{n * 7919 % 1000003:x}@mail.example.com>"
+        for n in rng.sample(range(total // 2), samples)
+    ]
+    unknown = [f"<missing-{n}@mail.example.com>" for n in range(samples)]
+    for label, ids in (("stored", known), ("unknown", unknown)):
+        started = time.perf_counter()
+        found = sum(store.resolve(message_id) is not None for message_id in ids)
+        elapsed = time.perf_counter() - started
+        each = elapsed / samples * 1e6
+        print(f"resolve ({label} id): {each:.1f} us each, {found:,} of {samples:,} found")
+
+
+def _run(
+    messages: list[bytes],
+    classify: Callable[[bouncekit.Bounce], object],
+    store: SQLiteCorrelator | None,
+) -> float:
+    started = time.perf_counter()
+    for raw in messages:
+        bounce = bouncekit.parse(raw)
+        classify(bounce)
+        if store is not None:
+            correlate(bounce, store)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1] if __doc__ else None)
+    parser.add_argument("--corpus", type=Path, default=CORPUS, help="a folder of bounce messages")
+    parser.add_argument(
+        "--ids", type=int, default=1_000_000, help="ids to store (default: 1,000,000)"
+    )
+    parser.add_argument("--repeat", type=int, default=5, help="corpus copies per pass (default: 5)")
+    parser.add_argument("--rounds", type=int, default=5, help="passes of each kind (default: 5)")
+    args = parser.parse_args()
+
+    messages = _read_corpus(args.corpus) * args.repeat
+    classifier_name, classify = _classifier()
+    corpus_ids = sorted(
+        {b.original_message_id for b in map(bouncekit.parse, messages) if b.original_message_id}
+    )
+    print(f"corpus: {len(messages):,} messages ({args.repeat} copies)")
+    print(f"distinct original Message-IDs in the corpus: {len(corpus_ids)}")
+    print(f"classification: {classifier_name}")
+
+    with tempfile.TemporaryDirectory() as folder:
+        store = SQLiteCorrelator(Path(folder) / "bench.db")
+        _load(store, args.ids, corpus_ids)
+        _resolve_times(store, args.ids, 100_000)
+
+        _run(messages, classify, store)  # Warm up the page cache and the parser's lazy imports.
+        plain: list[float] = []
+        correlated: list[float] = []
+        for _ in range(args.rounds):
+            plain.append(_run(messages, classify, None))
+            correlated.append(_run(messages, classify, store))
+        store.close()
+
+    base = min(plain) / len(messages)
+    with_correlation = min(correlated) / len(messages)
+    added = (with_correlation - base) / base * 100
+    print(f"best of {args.rounds} passes each:")
+    print(f"  parse + classify:             {base * 1e6:8.1f} us/message")
+    print(f"  parse + classify + correlate: {with_correlation * 1e6:8.1f} us/message")
+    print(f"correlation adds {added:.1f}% (goal: at most 10%)")
+
+
+if __name__ == "__main__":
+    main()
