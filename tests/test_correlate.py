@@ -22,8 +22,6 @@ from bouncekit.correlate import (
     message_id_candidates,
 )
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-
 CODEC = SignedIdCodec([b"the sender's secret signing key"], domain="mail.example.com")
 
 RETURNED = """\
@@ -329,24 +327,24 @@ def test_correlate_sendmail_headers_part() -> None:
     assert by_header.field == "X-Subscriber-ID"
 
 
-def _shared_case(name: str) -> tuple[Bounce, dict[str, object]]:
-    folder = SHARED / "cases" / name
+def _shared_case(shared_dir: Path, name: str) -> tuple[Bounce, dict[str, object]]:
+    folder = shared_dir / "cases" / name
     if not folder.is_dir():
-        pytest.skip(f"the reported-failure cases are not here: {SHARED} not present")
+        pytest.skip(f"case folder {folder} is not present")
     expected = json.loads((folder / "expected.json").read_text())
     return bouncekit.parse((folder / "input.eml").read_bytes()), expected
 
 
-def test_shared_case_exchange_without_failed_recipients() -> None:
-    bounce, expected = _shared_case("05-dsn-without-x-failed-recipients")
+def test_shared_case_exchange_without_failed_recipients(shared_dir: Path) -> None:
+    bounce, expected = _shared_case(shared_dir, "05-dsn-without-x-failed-recipients")
     message_id = str(expected["original_message_id"])
     result = correlate(bounce, records((message_id, "delivery")))
     assert isinstance(result, Correlation)
     assert result.identifier == message_id
 
 
-def test_shared_case_ids_in_headers_part() -> None:
-    bounce, expected = _shared_case("06-ids-only-in-text-rfc822-headers-part")
+def test_shared_case_ids_in_headers_part(shared_dir: Path) -> None:
+    bounce, expected = _shared_case(shared_dir, "06-ids-only-in-text-rfc822-headers-part")
     message_id = str(expected["original_message_id"])
     by_id = correlate(bounce, records((message_id, "delivery")))
     assert isinstance(by_id, Correlation)

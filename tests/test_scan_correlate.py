@@ -11,7 +11,6 @@ import pytest
 from bouncekit._cli import main
 from bouncekit.correlate import SignedIdCodec, SQLiteCorrelator
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 KEY = "a signing key read from the environment"
 
 REPORT = """\
@@ -124,11 +123,11 @@ def test_scan_without_correlate(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 
 @pytest.mark.corpus
-def test_corpus_ids_resolve(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_corpus_ids_resolve(
+    shared_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Every original Message-ID the scan reports resolves through a store loaded with them."""
-    emails = SHARED / "corpus" / "emails"
-    if not emails.is_dir():
-        pytest.skip(f"the labelled corpus is not here: {SHARED} not present")
+    emails = shared_dir / "corpus" / "emails"
     _, plain = scan(capsys, str(emails))
     ids = {line["original_message_id"] for line in plain if line["original_message_id"]}
     assert len(ids) > 100

@@ -2,7 +2,7 @@
 Address parsing, the only place that imports flanker.
 
 flanker builds its parser tables on first import and writes warnings about
-them to stderr, so the import runs with stderr captured.
+them to stderr, so the import runs with stderr captured and warnings off.
 """
 
 from __future__ import annotations
@@ -10,8 +10,12 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import warnings
 
-with contextlib.redirect_stderr(io.StringIO()):
+# flanker imports modules the standard library deprecates (cgi, imghdr), and
+# those warnings are about flanker, not about the caller's code.
+with contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
     from flanker.addresslib import address as _flanker_address
 
 __all__ = ["find_addresses", "normalize_address"]

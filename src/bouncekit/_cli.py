@@ -48,7 +48,9 @@ def _build_parser() -> argparse.ArgumentParser:
             "or a folder read recursively) and print one record per message."
         ),
     )
-    scan.add_argument("paths", nargs="+", metavar="PATH", help="a file, folder, mbox file or Maildir")
+    scan.add_argument(
+        "paths", nargs="+", metavar="PATH", help="a file, folder, mbox file or Maildir"
+    )
     scan.add_argument(
         "--format",
         choices=("jsonl", "csv", "table"),
@@ -74,7 +76,9 @@ def _write_jsonl(records: Iterable[dict[str, Any]], out: TextIO) -> int:
 
 
 def _csv_rows(record: dict[str, Any]) -> Iterable[dict[str, Any]]:
-    base = {key: record.get(key) for key in ("source", "kind", "format", "original_message_id", "error")}
+    base = {
+        key: record.get(key) for key in ("source", "kind", "format", "original_message_id", "error")
+    }
     if not record["recipients"]:
         yield base
     for recipient in record["recipients"]:
@@ -98,8 +102,15 @@ def _shorten(text: object, width: int) -> str:
 
 def _write_table(records: Iterable[dict[str, Any]], out: TextIO) -> int:
     errors = 0
-    layout = (("source", 36), ("kind", 12), ("format", 12), ("address", 32), ("status", 8),
-              ("type", 9), ("reason", 16))
+    layout = (
+        ("source", 36),
+        ("kind", 12),
+        ("format", 12),
+        ("address", 32),
+        ("status", 8),
+        ("type", 9),
+        ("reason", 16),
+    )
     out.write("  ".join(name.ljust(width) for name, width in layout).rstrip() + "\n")
     for record in records:
         errors += record["error"] is not None
@@ -114,7 +125,10 @@ def _write_table(records: Iterable[dict[str, Any]], out: TextIO) -> int:
                 recipient.get("bounce_type"),
                 recipient.get("reason"),
             )
-            line = "  ".join(_shorten(cell, width).ljust(width) for cell, (_, width) in zip(cells, layout, strict=True))
+            line = "  ".join(
+                _shorten(cell, width).ljust(width)
+                for cell, (_, width) in zip(cells, layout, strict=True)
+            )
             out.write(line.rstrip() + "\n")
     return errors
 
@@ -129,7 +143,10 @@ def _scan(args: argparse.Namespace) -> int:
         return 2
     errors = writer(_records(args.paths, correlate), sys.stdout)
     if errors:
-        print(f"bouncekit: {errors} message(s) could not be read; see the error field", file=sys.stderr)
+        print(
+            f"bouncekit: {errors} message(s) could not be read; see the error field",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -39,7 +39,9 @@ from bouncekit._text import find_reply_code, part_text, repair_text, strip_comme
 
 __all__ = [
     "DSN_TYPES",
+    "most_specific_status",
     "parse_delivery_status",
+    "parse_delivery_status_text",
     "recipient_from_fields",
     "split_groups",
 ]
@@ -183,9 +185,15 @@ def _recipient_readers(defects: list[Defect]) -> dict[str, tuple[str, Callable[[
         "status": ("status", lambda raw: _status_value(raw, defects)),
         "remote-mta": ("remote_mta", _host_value),
         "diagnostic-code": ("diagnostic_code", _typed_value),
-        "last-attempt-date": ("last_attempt_date", lambda raw: _date_value(raw, "Last-Attempt-Date", defects)),
+        "last-attempt-date": (
+            "last_attempt_date",
+            lambda raw: _date_value(raw, "Last-Attempt-Date", defects),
+        ),
         "final-log-id": ("final_log_id", unfold),
-        "will-retry-until": ("will_retry_until", lambda raw: _date_value(raw, "Will-Retry-Until", defects)),
+        "will-retry-until": (
+            "will_retry_until",
+            lambda raw: _date_value(raw, "Will-Retry-Until", defects),
+        ),
     }
 
 
@@ -208,6 +216,32 @@ _MESSAGE_FIELD_NAMES = frozenset(
 )
 
 
+def _resplit(groups: list[Group]) -> list[Group]:
+    """
+    Split groups that a missing blank line joined.
+
+    Some servers write the per-message group and the recipient groups with no
+    blank line between them. A recipient group starts at ``Original-Recipient``
+    or ``Final-Recipient`` when the current group already has that field or
+    has a per-message field.
+    """
+    result: list[Group] = []
+    for group in groups:
+        current: Group = []
+        seen: set[str] = set()
+        for name, value in group:
+            key = name.lower()
+            starts_recipient = key in ("final-recipient", "original-recipient")
+            if current and starts_recipient and (key in seen or seen & _MESSAGE_FIELD_NAMES):
+                result.append(current)
+                current, seen = [], set()
+            current.append((name, value))
+            seen.add(key)
+        if current:
+            result.append(current)
+    return result
+
+
 def _is_recipient_group(group: Group) -> bool:
     return any(name.lower() in _RECIPIENT_FIELD_NAMES for name, _ in group)
 
@@ -226,7 +260,22 @@ def parse_delivery_status(part: Message) -> tuple[DeliveryStatus, list[Defect]]:
     per-message group is taken as missing rather than the recipient lost.
     """
     groups, defects = _groups_of_part(part)
-    groups = [[(name, repair_text(value)) for name, value in group] for group in groups]
+    is_global = part.get_content_type() == "message/global-delivery-status"
+    return _delivery_status_of_groups(groups, defects, is_global=is_global)
+
+
+def parse_delivery_status_text(
+    text: str, *, is_global: bool = False
+) -> tuple[DeliveryStatus, list[Defect]]:
+    """Parse the text of a delivery-status part, such as one cut out of a broken MIME message."""
+    groups, defects = split_groups(text)
+    return _delivery_status_of_groups(groups, defects, is_global=is_global)
+
+
+def _delivery_status_of_groups(
+    groups: list[Group], defects: list[Defect], *, is_global: bool
+) -> tuple[DeliveryStatus, list[Defect]]:
+    groups = _resplit([[(name, repair_text(value)) for name, value in group] for group in groups])
     message = MessageFields()
     if groups and (_is_message_group(groups[0]) or not _is_recipient_group(groups[0])):
         message = _parse_message_fields(groups.pop(0), defects)
@@ -236,11 +285,13 @@ def parse_delivery_status(part: Message) -> tuple[DeliveryStatus, list[Defect]]:
     for group in groups:
         if not _is_recipient_group(group):
             defects.append(
-                Defect("invalid-recipient-group", f"a DSN group has no recipient field: {group[0][0]!r}")
+                Defect(
+                    "invalid-recipient-group",
+                    f"a DSN group has no recipient field: {group[0][0]!r}",
+                )
             )
             continue
         recipients.append(_parse_recipient_fields(group, defects))
-    is_global = part.get_content_type() == "message/global-delivery-status"
     return DeliveryStatus(message, tuple(recipients), global_=is_global), defects
 
 
@@ -248,14 +299,14 @@ def most_specific_status(written: StatusCode | None, texts: Iterable[str]) -> St
     """
     Return *written*, or a more specific code of the same class from *texts*.
 
-    A generic ``X.0.0`` says only the class; when the diagnostic text carries
+    A generic ``X.0.0`` gives only the class, so when the diagnostic text carries
     a code such as ``5.1.1`` of the same class, that one is more useful. With
     no *written* code, the first code in the text of any class is used.
     """
     if written is not None and not written.is_generic:
         return written
     for text in texts:
-        for code in find_status_codes(text):
+        for code in find_status_codes(text, prefer_replies=True):
             if written is None:
                 return code
             if code.class_ == written.class_ and not code.is_generic:
@@ -263,13 +314,22 @@ def most_specific_status(written: StatusCode | None, texts: Iterable[str]) -> St
     return written
 
 
+def _is_complete_address(value: str) -> bool:
+    local, at, domain = value.rpartition("@")
+    return bool(at and local and domain) and not value.startswith("@")
+
+
 def recipient_from_fields(fields: RecipientFields, defects: list[Defect]) -> Recipient | None:
     """Build the :class:`Recipient` of one DSN group, or ``None`` when it names no address."""
-    address = ""
-    for typed in (fields.final_recipient, fields.original_recipient):
-        if typed is not None and typed.value:
-            address = typed.value
-            break
+    candidates = [
+        typed.value
+        for typed in (fields.final_recipient, fields.original_recipient)
+        if typed is not None and typed.value
+    ]
+    # A Final-Recipient with a source route ("@relay:user@host") or no local
+    # part is a relay's rewrite; the Original-Recipient is then the address.
+    complete = [value for value in candidates if _is_complete_address(value)]
+    address = (complete or candidates or [""])[0]
     if not address:
         defects.append(Defect("missing-final-recipient", "a DSN group names no recipient address"))
         return None
@@ -278,6 +338,9 @@ def recipient_from_fields(fields: RecipientFields, defects: list[Defect]) -> Rec
     diagnostic = fields.diagnostic_code.value if fields.diagnostic_code else None
     status = most_specific_status(fields.status, [diagnostic] if diagnostic else [])
     reply_code = find_reply_code(diagnostic) if diagnostic else None
+    if status is None and reply_code is not None:
+        # RFC 3463 section 3: X.0.0 is the code for a failure of which only the class is known.
+        status = StatusCode(int(reply_code[0]), 0, 0)
     return Recipient(
         address=address,
         action=fields.action,
@@ -289,14 +352,47 @@ def recipient_from_fields(fields: RecipientFields, defects: list[Defect]) -> Rec
     )
 
 
-def with_status_fallback(recipient: Recipient, texts: Iterable[str]) -> Recipient:
-    """Fill a missing status or reply code of *recipient* from other *texts* of the notice."""
-    texts = list(texts)
-    status = recipient.status or most_specific_status(None, texts)
-    reply_code = recipient.reply_code
-    if reply_code is None:
-        for text in texts:
-            reply_code = find_reply_code(text)
-            if reply_code:
+def _notice_lines_about(address: str, notice: str) -> str | None:
+    """Return the notice's line about *address*, with its indented continuation, if it has codes."""
+    wanted = address.lower()
+    lines = notice.splitlines()
+    for index, line in enumerate(lines):
+        if wanted not in line.lower():
+            continue
+        block = [line.strip()]
+        for following in lines[index + 1 : index + 4]:
+            if not following.strip() or following[0] not in " \t":
                 break
-    return attrs.evolve(recipient, status=status, reply_code=reply_code)
+            block.append(following.strip())
+        joined = " ".join(block)
+        if find_status_codes(joined) or find_reply_code(joined):
+            return joined
+    return None
+
+
+def with_notice_text(recipient: Recipient, notice: str) -> Recipient:
+    """
+    Fill what a DSN group left out from the human-readable part of the notice.
+
+    Some servers write only ``Status: 5.0.0`` in the DSN group and give the
+    remote server's reply in the text part, on the line that names the
+    recipient. A missing or generic status, a missing reply code and a missing
+    diagnostic are taken from that line.
+    """
+    complete = (
+        recipient.status is not None
+        and not recipient.status.is_generic
+        and recipient.reply_code is not None
+        and recipient.diagnostic is not None
+    )
+    if complete or not notice:
+        return recipient
+    line = _notice_lines_about(recipient.address, notice)
+    if line is None:
+        return recipient
+    return attrs.evolve(
+        recipient,
+        status=most_specific_status(recipient.status, [line]),
+        reply_code=recipient.reply_code or find_reply_code(line),
+        diagnostic=recipient.diagnostic or line,
+    )

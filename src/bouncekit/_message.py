@@ -19,6 +19,7 @@ __all__ = [
     "headers_of",
     "iter_parts",
     "normalize_message_id",
+    "parse_header_text",
     "read_message",
     "returned_headers",
 ]
@@ -78,8 +79,12 @@ def returned_headers(part: Message) -> Headers:
         return headers_of(payload[0])
     if isinstance(payload, Message):
         return headers_of(payload)
-    text = part_text(part)
-    parsed = email.parser.HeaderParser(policy=email.policy.compat32).parsestr(text.lstrip("\n"))
+    return parse_header_text(part_text(part).lstrip("\n"))
+
+
+def parse_header_text(text: str) -> Headers:
+    """Return the header fields at the start of *text*, up to the first blank line."""
+    parsed = email.parser.HeaderParser(policy=email.policy.compat32).parsestr(text)
     return headers_of(parsed)
 
 

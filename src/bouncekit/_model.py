@@ -37,7 +37,7 @@ class Action(enum.StrEnum):
 
 
 class BounceKind(enum.StrEnum):
-    """What kind of message a parsed message is."""
+    """The kind of a parsed message."""
 
     DSN = "dsn"
     """A standard RFC 3464 delivery status notification."""
@@ -52,7 +52,7 @@ class BounceKind(enum.StrEnum):
 
 
 class BounceType(enum.StrEnum):
-    """How bad a result is for the address it concerns."""
+    """The severity of a result for the address it concerns."""
 
     HARD = "hard"
     """The address itself is bad: stop mailing it."""
@@ -65,7 +65,7 @@ class BounceType(enum.StrEnum):
 
 
 class Reason(enum.StrEnum):
-    """Why a delivery failed, in bouncekit's vocabulary."""
+    """The cause of a failed delivery, in bouncekit's vocabulary."""
 
     USER_UNKNOWN = "user_unknown"
     HOST_UNKNOWN = "host_unknown"
@@ -284,10 +284,10 @@ class Recipient:
 @attrs.frozen
 class Bounce:
     """
-    What :func:`bouncekit.parse` learned from one message.
+    The result of :func:`bouncekit.parse` for one message.
 
     Attributes:
-        kind: What kind of message it is.
+        kind: The kind of message.
         format: The name of the layout that was recognised, such as ``"rfc3464"``
             or ``"qmail"``; ``""`` for a message that is not a bounce.
         recipients: The recipients the message reports on, in message order.

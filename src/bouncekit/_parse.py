@@ -2,20 +2,45 @@
 
 from __future__ import annotations
 
+import re
 from email.message import Message
 
-from bouncekit._dsn import DSN_TYPES, parse_delivery_status, recipient_from_fields
+from bouncekit._dsn import (
+    DSN_TYPES,
+    parse_delivery_status,
+    parse_delivery_status_text,
+    recipient_from_fields,
+    with_notice_text,
+)
 from bouncekit._message import (
     RETURNED_TYPES,
     headers_of,
     iter_parts,
     normalize_message_id,
+    parse_header_text,
     read_message,
     returned_headers,
 )
-from bouncekit._model import Bounce, BounceKind, Defect, Headers
+from bouncekit._model import Bounce, BounceKind, Defect, DeliveryStatus, Headers
+from bouncekit._text import part_text
 
 __all__ = ["parse"]
+
+# The maximum depth of attached messages searched for a forwarded DSN.
+_MAX_NESTING = 3
+
+# Salvaging a report from a message whose MIME structure is broken: a part
+# header naming the type, then the part's body up to the next boundary line.
+_SALVAGE_DSN = re.compile(
+    r"^[ \t]*content-type:[ \t]*message/(global-)?delivery-status\b[^\n]*\n", re.I | re.M
+)
+_SALVAGE_RETURNED = re.compile(
+    r"^[ \t]*content-type:[ \t]*"
+    r"(?:message/rfc822|message/global|text/rfc822-headers|message/global-headers)\b[^\n]*\n",
+    re.I | re.M,
+)
+_PART_HEADER_END = re.compile(r"\n[ \t]*\n")
+_BOUNDARY_LINE = re.compile(r"^[ \t]*--\S+[ \t]*$", re.M)
 
 
 def parse(message: bytes | str | Message) -> Bounce:
@@ -39,8 +64,10 @@ def parse(message: bytes | str | Message) -> Bounce:
         raise TypeError(msg)
     try:
         return _parse(read_message(message))
-    except Exception as exc:  # noqa: BLE001 - the contract is a result with a defect, never a raise
-        defect = Defect("parser-error", f"the message could not be parsed: {type(exc).__name__}: {exc}")
+    except Exception as exc:
+        defect = Defect(
+            "parser-error", f"the message could not be parsed: {type(exc).__name__}: {exc}"
+        )
         return Bounce(kind=BounceKind.NOT_BOUNCE, defects=(defect,))
 
 
@@ -51,6 +78,29 @@ def _mime_defects(parts: list[Message]) -> list[Defect]:
             name = type(found).__name__
             defects.append(Defect("mime", f"{name}: {found}" if str(found) else name))
     return defects
+
+
+def _find_dsn_part(parts: list[Message], depth: int = 0) -> tuple[Message | None, list[Message]]:
+    """
+    Return the delivery-status part and the list of parts it belongs to.
+
+    A DSN that was forwarded as an attachment is found inside the attached
+    message, so its own returned content is used, not the outer message's.
+    """
+    for part in parts:
+        if part.get_content_type() in DSN_TYPES:
+            return part, parts
+    if depth >= _MAX_NESTING:
+        return None, parts
+    for part in parts:
+        if part.get_content_type() not in ("message/rfc822", "message/global"):
+            continue
+        payload = part.get_payload()
+        if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+            found, inner = _find_dsn_part(list(iter_parts(payload[0])), depth + 1)
+            if found is not None:
+                return found, inner
+    return None, parts
 
 
 def _returned_part(parts: list[Message], after: Message | None) -> Message | None:
@@ -64,35 +114,94 @@ def _returned_part(parts: list[Message], after: Message | None) -> Message | Non
     return candidates[0] if candidates else None
 
 
+def _notice_text(parts: list[Message], before: Message | None) -> str:
+    """Return the human-readable text parts that come before the DSN part."""
+    texts = []
+    for part in parts:
+        if part is before:
+            break
+        if part.get_content_type() == "text/plain":
+            texts.append(part_text(part))
+    return "\n".join(texts)
+
+
+def _part_body(text: str, header: re.Match[str]) -> str:
+    """Return the body of the part whose Content-Type line *header* matched, up to a boundary."""
+    rest = text[header.end() :]
+    end_of_header = _PART_HEADER_END.search("\n" + rest)
+    body = rest[max(end_of_header.end() - 1, 0) :] if end_of_header else rest
+    boundary = _BOUNDARY_LINE.search(body)
+    return body[: boundary.start()] if boundary else body
+
+
+def _salvage(message: Message) -> tuple[DeliveryStatus, Headers, str, list[Defect]] | None:
+    """
+    Cut a delivery-status part out of a message whose MIME structure is broken.
+
+    A boundary that does not match the header's, an indented boundary, or a
+    report with no MIME header at all hide the parts from the standard
+    library, but the part headers are still there in the text.
+    """
+    text = _raw_text(message)
+    found = _SALVAGE_DSN.search(text)
+    if found is None:
+        return None
+    body = _part_body(text, found)
+    delivery_status, defects = parse_delivery_status_text(body, is_global=bool(found[1]))
+    defects.insert(
+        0, Defect("salvaged-dsn", "the delivery-status part was found outside the MIME structure")
+    )
+    returned = _SALVAGE_RETURNED.search(text, found.end())
+    headers = Headers()
+    if returned is not None:
+        headers = parse_header_text(_part_body(text, returned).lstrip("\n"))
+    return delivery_status, headers, text[: found.start()], defects
+
+
+def _raw_text(message: Message) -> str:
+    payload = message.get_payload()
+    if isinstance(payload, list):
+        return "\n".join(_raw_text(part) for part in payload if isinstance(part, Message))
+    if isinstance(payload, str):
+        return part_text(message) if message.get("Content-Transfer-Encoding") else payload
+    return ""
+
+
 def _parse(message: Message) -> Bounce:
     parts = list(iter_parts(message))
     defects = _mime_defects(parts)
-    dsn_part = next((part for part in parts if part.get_content_type() in DSN_TYPES), None)
-    returned = _returned_part(parts, dsn_part)
-    original_headers = returned_headers(returned) if returned is not None else Headers()
-    original_message_id = normalize_message_id(original_headers.get("Message-ID"))
-    if dsn_part is None:
-        return Bounce(
-            kind=BounceKind.NOT_BOUNCE,
-            original_message_id=original_message_id,
-            original_headers=original_headers,
-            headers=headers_of(message),
-            defects=tuple(defects),
-        )
-    delivery_status, dsn_defects = parse_delivery_status(dsn_part)
+    dsn_part, container = _find_dsn_part(parts)
+    if dsn_part is not None:
+        returned = _returned_part(container, dsn_part)
+        original_headers = returned_headers(returned) if returned is not None else Headers()
+        delivery_status, dsn_defects = parse_delivery_status(dsn_part)
+        notice = _notice_text(container, dsn_part)
+    else:
+        salvaged = _salvage(message)
+        if salvaged is None:
+            returned = _returned_part(parts, None)
+            original_headers = returned_headers(returned) if returned is not None else Headers()
+            return Bounce(
+                kind=BounceKind.NOT_BOUNCE,
+                original_message_id=normalize_message_id(original_headers.get("Message-ID")),
+                original_headers=original_headers,
+                headers=headers_of(message),
+                defects=tuple(defects),
+            )
+        delivery_status, original_headers, notice, dsn_defects = salvaged
     defects.extend(dsn_defects)
     recipients = []
     for fields in delivery_status.recipients:
         recipient = recipient_from_fields(fields, defects)
         if recipient is not None:
-            recipients.append(recipient)
+            recipients.append(with_notice_text(recipient, notice))
     if not recipients:
         defects.append(Defect("no-recipients", "the DSN reports on no recipient"))
     return Bounce(
         kind=BounceKind.DSN,
         format="rfc3464",
         recipients=tuple(recipients),
-        original_message_id=original_message_id,
+        original_message_id=normalize_message_id(original_headers.get("Message-ID")),
         original_headers=original_headers,
         delivery_status=delivery_status,
         headers=headers_of(message),

@@ -31,9 +31,9 @@ _SUBJECTS: Final = {
     7: "Security or policy status",
 }
 
-# Subject and detail pairs. RFC 3463 section 3 defines the ones marked 3463;
-# the others come from the IANA "SMTP Enhanced Status Codes" registry and
-# name the RFC that added them.
+# Subject and detail pairs. RFC 3463 section 3 defines those with no RFC in
+# parentheses. The others come from the IANA "SMTP Enhanced Status Codes"
+# registry, with the RFC that added them.
 _DETAILS: Final = {
     (0, 0): "Other undefined status",
     (1, 0): "Other address status",
@@ -137,7 +137,7 @@ class StatusCode:
 
     @classmethod
     def try_parse(cls, text: str) -> StatusCode | None:
-        """Parse *text* like :meth:`parse`, or return ``None`` when it holds no code."""
+        """Parse *text* like :meth:`parse`, or return ``None`` when it starts with no code."""
         found = _STATUS.match(text)
         if found is None:
             return None
@@ -186,6 +186,25 @@ class StatusCode:
         return _DETAILS.get((self.subject, self.detail), self.subject_description)
 
 
-def find_status_codes(text: str) -> list[StatusCode]:
-    """Return every enhanced status code written in free *text*, in order."""
-    return [StatusCode(int(m[1]), int(m[2]), int(m[3])) for m in _STATUS_IN_TEXT.finditer(text)]
+# A reply code right before the enhanced code: "550 5.1.1", "550-5.1.1", "550 #5.1.0".
+_AFTER_REPLY_CODE = re.compile(r"[245]\d\d[ -]['\"(]?#?$")
+
+
+def find_status_codes(text: str, *, prefer_replies: bool = False) -> list[StatusCode]:
+    """
+    Return every enhanced status code written in free *text*.
+
+    The codes are in text order. With *prefer_replies*, the codes written right
+    after an SMTP reply code (``550 5.1.1``) come first: those are the remote
+    server's own, where a code elsewhere in the text may be a relay's summary.
+    """
+    found = []
+    after_reply = []
+    for match in _STATUS_IN_TEXT.finditer(text):
+        code = StatusCode(int(match[1]), int(match[2]), int(match[3]))
+        before = text[max(0, match.start() - 6) : match.start()]
+        if prefer_replies and _AFTER_REPLY_CODE.search(before):
+            after_reply.append(code)
+        else:
+            found.append(code)
+    return after_reply + found

@@ -53,7 +53,9 @@ def repair_text(text: str) -> str:
 
 def unfold(value: str) -> str:
     """Join folded header lines (RFC 5322 section 2.2.3) and strip the ends."""
-    return _FOLD.sub(" ", repair_text(value)).strip()
+    if "\n" in value:
+        value = _FOLD.sub(" ", value)
+    return repair_text(value).strip()
 
 
 def strip_comments(value: str) -> str:

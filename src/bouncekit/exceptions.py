@@ -13,7 +13,6 @@ __all__ = [
     "CorrelationError",
     "ForgedIdError",
     "SignedIdError",
-    "SourceError",
     "StoreError",
     "UnsignedIdError",
 ]
@@ -21,10 +20,6 @@ __all__ = [
 
 class BounceKitError(Exception):
     """The root of every exception bouncekit raises."""
-
-
-class SourceError(BounceKitError, OSError):
-    """A file, folder or mailbox given to the scanner cannot be read."""
 
 
 class CorrelationError(BounceKitError, ValueError):

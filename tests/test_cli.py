@@ -1,0 +1,183 @@
+"""Tests for ``bouncekit scan``: sources, output formats and error lines."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bouncekit._cli import main
+
+DSN = (
+    "From: MAILER-DAEMON@mx.example.org\n"
+    "To: bounces@example.com\n"
+    "Subject: Undelivered Mail Returned to Sender\n"
+    "MIME-Version: 1.0\n"
+    'Content-Type: multipart/report; report-type=delivery-status; boundary="BB"\n'
+    "\n"
+    "--BB\n"
+    "Content-Type: message/delivery-status\n"
+    "\n"
+    "Reporting-MTA: dns; mx.example.org\n"
+    "\n"
+    "Final-Recipient: rfc822; {address}\n"
+    "Action: failed\n"
+    "Status: 5.1.1\n"
+    "Diagnostic-Code: smtp; 550 5.1.1 User unknown\n"
+    "\n"
+    "--BB\n"
+    "Content-Type: text/rfc822-headers\n"
+    "\n"
+    "Message-ID: <{msgid}@example.com>\n"
+    "\n"
+    "--BB--\n"
+)
+PLAIN = "From: a@example.com\nTo: b@example.net\nSubject: hello\n\nHi.\n"
+
+
+def dsn(address: str = "a@example.net", msgid: str = "m1") -> str:
+    return DSN.format(address=address, msgid=msgid)
+
+
+def scan(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    status = main(["scan", *args])
+    return status, capsys.readouterr().out
+
+
+def test_jsonl_record(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "one.eml").write_text(dsn())
+    status, out = scan(capsys, "--format", "jsonl", str(tmp_path / "one.eml"))
+    (record,) = [json.loads(line) for line in out.splitlines()]
+    assert status == 0
+    assert record["source"] == str(tmp_path / "one.eml")
+    assert record["kind"] == "dsn"
+    assert record["format"] == "rfc3464"
+    assert record["original_message_id"] == "<m1@example.com>"
+    assert record["error"] is None
+    assert record["defects"] == []
+    (recipient,) = record["recipients"]
+    assert recipient["address"] == "a@example.net"
+    assert recipient["action"] == "failed"
+    assert recipient["status"] == "5.1.1"
+    assert recipient["reply_code"] == "550"
+    assert recipient["bounce_type"] == "hard"
+    assert recipient["reason"] == "user_unknown"
+    assert recipient["rule"]
+
+
+def test_folder_is_read_recursively(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.eml").write_text(dsn("a@example.net"))
+    (tmp_path / "sub" / "b.eml").write_text(dsn("b@example.net"))
+    (tmp_path / "sub" / "c.eml").write_text(PLAIN)
+    _, out = scan(capsys, "--format", "jsonl", str(tmp_path))
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [Path(r["source"]).name for r in records] == ["a.eml", "b.eml", "c.eml"]
+    assert [r["kind"] for r in records] == ["dsn", "dsn", "not_bounce"]
+    assert records[2]["recipients"] == []
+
+
+def test_mbox_messages_numbered(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    box = tmp_path / "bounces.mbox"
+    box.write_text(
+        "From MAILER-DAEMON Tue Mar  5 10:00:00 2024\n" + dsn("a@example.net", "m1") + "\n"
+        "From MAILER-DAEMON Tue Mar  5 10:00:01 2024\n" + dsn("b@example.net", "m2") + "\n"
+    )
+    _, out = scan(capsys, "--format", "jsonl", str(box))
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [r["source"] for r in records] == [f"{box}#0", f"{box}#1"]
+    assert [r["recipients"][0]["address"] for r in records] == ["a@example.net", "b@example.net"]
+    assert [r["original_message_id"] for r in records] == ["<m1@example.com>", "<m2@example.com>"]
+
+
+def test_maildir_new_and_cur(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for sub in ("cur", "new", "tmp"):
+        (tmp_path / "box" / sub).mkdir(parents=True)
+    (tmp_path / "box" / "new" / "1.host").write_text(dsn("new@example.net"))
+    (tmp_path / "box" / "cur" / "2.host:2,S").write_text(dsn("cur@example.net"))
+    (tmp_path / "box" / "tmp" / "3.host").write_text(dsn("tmp@example.net"))
+    _, out = scan(capsys, "--format", "jsonl", str(tmp_path))
+    addresses = [json.loads(line)["recipients"][0]["address"] for line in out.splitlines()]
+    assert addresses == ["new@example.net", "cur@example.net"]
+
+
+def test_empty_file_gives_no_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "empty").write_bytes(b"")
+    status, out = scan(capsys, "--format", "jsonl", str(tmp_path / "empty"))
+    assert status == 0
+    assert out == ""
+
+
+def test_missing_path_error_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "ok.eml").write_text(dsn())
+    status, out = scan(
+        capsys, "--format", "jsonl", str(tmp_path / "missing.eml"), str(tmp_path / "ok.eml")
+    )
+    records = [json.loads(line) for line in out.splitlines()]
+    assert status == 1
+    assert len(records) == 2
+    assert "no such file or folder" in records[0]["error"]
+    assert records[0]["recipients"] == []
+    assert records[1]["error"] is None
+
+
+def test_unreadable_file_error_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "box"
+    folder.mkdir()
+    (folder / "ok.eml").write_text(dsn())
+    locked = folder / "locked.eml"
+    locked.write_text(dsn())
+    locked.chmod(0)
+    try:
+        locked.read_bytes()
+        pytest.skip("running as a user that can read any file")
+    except PermissionError:
+        pass
+    status, out = scan(capsys, "--format", "jsonl", str(folder))
+    records = [json.loads(line) for line in out.splitlines()]
+    assert status == 1
+    assert "cannot read" in records[0]["error"]
+    assert records[1]["error"] is None
+
+
+def test_csv_one_row_per_recipient(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a.eml").write_text(dsn())
+    (tmp_path / "b.eml").write_text(PLAIN)
+    _, out = scan(capsys, "--format", "csv", str(tmp_path))
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [row["address"] for row in rows] == ["a@example.net", ""]
+    assert rows[0]["status"] == "5.1.1"
+    assert rows[1]["kind"] == "not_bounce"
+
+
+def test_table_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a.eml").write_text(dsn())
+    _, out = scan(capsys, "--format", "table", str(tmp_path))
+    header, row = out.splitlines()
+    assert header.split() == ["source", "kind", "format", "address", "status", "type", "reason"]
+    assert "a@example.net" in row
+    assert "user_unknown" in row
+
+
+def test_module_entry_point(tmp_path: Path) -> None:
+    (tmp_path / "a.eml").write_text(dsn())
+    done = subprocess.run(
+        [sys.executable, "-m", "bouncekit", "scan", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(done.stdout)["recipients"][0]["address"] == "a@example.net"
+    assert done.stderr == ""
+
+
+def test_usage_error_exit_status(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["scan"])
+    assert stopped.value.code == 2
+    assert "PATH" in capsys.readouterr().err

@@ -1,0 +1,409 @@
+"""Tests for the RFC 3464 parser: every field and every layout it accepts."""
+
+from __future__ import annotations
+
+import datetime
+import email
+import email.policy
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import bouncekit
+from bouncekit import Action, BounceKind, StatusCode, TypedValue
+
+PER_MESSAGE = """\
+Reporting-MTA: dns; mx.example.org
+DSN-Gateway: dns; gw.example.org
+Received-From-MTA: dns; relay.example.org (192.0.2.5)
+Arrival-Date: Tue, 5 Mar 2024 10:00:00 +0000
+Original-Envelope-Id: env-123.example.com
+X-Postfix-Queue-ID: 4F1A2B3C
+"""
+
+FULL_GROUP = """\
+Original-Recipient: rfc822; Alice@Example.net
+Final-Recipient: rfc822; alice@example.net
+Action: failed
+Status: 5.1.1
+Remote-MTA: dns; mx.example.net
+Diagnostic-Code: smtp; 550 5.1.1 <alice@example.net>: Recipient address rejected:
+    User unknown in local recipient table
+Last-Attempt-Date: Tue, 5 Mar 2024 10:00:02 +0000
+Final-Log-ID: 4F1A2B3C
+Will-Retry-Until: Wed, 6 Mar 2024 10:00:00 +0000
+X-Display-Name: Alice
+"""
+
+RETURNED_RFC822 = """\
+Content-Type: message/rfc822
+
+Message-ID: <campaign-7.alice@example.com>
+From: News <news@example.com>
+To: alice@example.net
+X-Campaign-Id: spring-7
+Subject: Spring news
+
+Hello.
+"""
+
+RETURNED_HEADERS = """\
+Content-Type: text/rfc822-headers
+
+Message-ID: <campaign-7.alice@example.com>
+From: News <news@example.com>
+X-Campaign-Id: spring-7
+"""
+
+
+def make_dsn(
+    status_body: str,
+    returned: str | None = RETURNED_RFC822,
+    *,
+    dsn_type: str = "message/delivery-status",
+) -> bytes:
+    """Return a multipart/report DSN around *status_body*, with LF line endings."""
+    parts = [
+        "From: MAILER-DAEMON@mx.example.org\n"
+        "To: bounces@example.com\n"
+        "Subject: Undelivered Mail Returned to Sender\n"
+        "Message-ID: <the-bounce-itself@mx.example.org>\n"
+        "MIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="BB"\n'
+        "\n"
+        "--BB\n"
+        "Content-Type: text/plain\n"
+        "\n"
+        "Your message could not be delivered.\n"
+        "\n"
+        "--BB\n"
+        f"Content-Type: {dsn_type}\n"
+        "\n"
+        f"{status_body}"
+    ]
+    if returned is not None:
+        parts.append(f"\n--BB\n{returned}")
+    parts.append("\n--BB--\n")
+    return "".join(parts).encode("utf-8")
+
+
+def test_per_message_fields() -> None:
+    bounce = bouncekit.parse(make_dsn(PER_MESSAGE + "\n" + FULL_GROUP))
+    fields = bounce.delivery_status.message  # type: ignore[union-attr]
+    assert fields.reporting_mta == TypedValue("dns", "mx.example.org")
+    assert fields.dsn_gateway == TypedValue("dns", "gw.example.org")
+    assert fields.received_from_mta == TypedValue("dns", "relay.example.org")
+    assert fields.arrival_date == datetime.datetime(2024, 3, 5, 10, 0, tzinfo=datetime.UTC)
+    assert fields.original_envelope_id == "env-123.example.com"
+    assert fields.extensions.get("x-postfix-queue-id") == "4F1A2B3C"
+
+
+def test_per_recipient_fields() -> None:
+    bounce = bouncekit.parse(make_dsn(PER_MESSAGE + "\n" + FULL_GROUP))
+    (fields,) = bounce.delivery_status.recipients  # type: ignore[union-attr]
+    assert fields.original_recipient == TypedValue("rfc822", "Alice@Example.net")
+    assert fields.final_recipient == TypedValue("rfc822", "alice@example.net")
+    assert fields.action is Action.FAILED
+    assert fields.status == StatusCode(5, 1, 1)
+    assert fields.remote_mta == TypedValue("dns", "mx.example.net")
+    assert fields.diagnostic_code == TypedValue(
+        "smtp",
+        "550 5.1.1 <alice@example.net>: Recipient address rejected: User unknown in local recipient table",
+    )
+    assert fields.last_attempt_date == datetime.datetime(2024, 3, 5, 10, 0, 2, tzinfo=datetime.UTC)
+    assert fields.final_log_id == "4F1A2B3C"
+    assert fields.will_retry_until == datetime.datetime(2024, 3, 6, 10, 0, tzinfo=datetime.UTC)
+    assert fields.extensions.get_all("X-Display-Name") == ["Alice"]
+
+
+def test_recipient_summary() -> None:
+    bounce = bouncekit.parse(make_dsn(PER_MESSAGE + "\n" + FULL_GROUP))
+    assert bounce.kind is BounceKind.DSN
+    assert bounce.format == "rfc3464"
+    assert bounce.is_bounce
+    (recipient,) = bounce.recipients
+    assert recipient.address == "alice@example.net"
+    assert recipient.domain == "example.net"
+    assert recipient.action is Action.FAILED
+    assert recipient.status == StatusCode(5, 1, 1)
+    assert recipient.reply_code == "550"
+    assert recipient.remote_mta == "mx.example.net"
+    assert recipient.diagnostic is not None
+    assert recipient.diagnostic.endswith("User unknown in local recipient table")
+    assert bounce.defects == ()
+
+
+def test_original_message_from_rfc822_part() -> None:
+    bounce = bouncekit.parse(make_dsn(PER_MESSAGE + "\n" + FULL_GROUP))
+    assert bounce.original_message_id == "<campaign-7.alice@example.com>"
+    assert bounce.original_headers["x-campaign-id"] == "spring-7"
+
+
+def test_original_message_from_headers_part() -> None:
+    bounce = bouncekit.parse(make_dsn(PER_MESSAGE + "\n" + FULL_GROUP, RETURNED_HEADERS))
+    assert bounce.original_message_id == "<campaign-7.alice@example.com>"
+    assert bounce.original_headers.get("X-Campaign-Id") == "spring-7"
+
+
+def test_original_message_from_global_headers() -> None:
+    returned = RETURNED_HEADERS.replace("text/rfc822-headers", "message/global-headers")
+    bounce = bouncekit.parse(make_dsn(PER_MESSAGE + "\n" + FULL_GROUP, returned))
+    assert bounce.original_message_id == "<campaign-7.alice@example.com>"
+
+
+def test_own_message_id_never_used() -> None:
+    bounce = bouncekit.parse(make_dsn(PER_MESSAGE + "\n" + FULL_GROUP, returned=None))
+    assert bounce.original_message_id is None
+    assert bounce.headers.get("Message-ID") == "<the-bounce-itself@mx.example.org>"
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r", "\n"])
+def test_line_endings_give_same_result(newline: str) -> None:
+    lf = make_dsn(PER_MESSAGE + "\n" + FULL_GROUP)
+    converted = lf.replace(b"\n", newline.encode())
+    assert bouncekit.parse(converted) == bouncekit.parse(lf)
+
+
+def test_parsed_message_input() -> None:
+    raw = make_dsn(PER_MESSAGE + "\n" + FULL_GROUP)
+    message = email.message_from_bytes(raw, policy=email.policy.compat32)
+    assert bouncekit.parse(message) == bouncekit.parse(raw)
+
+
+def test_text_input() -> None:
+    raw = make_dsn(PER_MESSAGE + "\n" + FULL_GROUP)
+    assert bouncekit.parse(raw.decode()) == bouncekit.parse(raw)
+
+
+def test_wrong_input_type_raises() -> None:
+    with pytest.raises(TypeError, match="not int"):
+        bouncekit.parse(42)  # type: ignore[arg-type]
+
+
+def test_last_group_ends_at_boundary() -> None:
+    body = "Reporting-MTA: dns; mx.example.org\n\nFinal-Recipient: rfc822; a@example.net\nAction: failed\nStatus: 5.1.1"
+    bounce = bouncekit.parse(make_dsn(body))
+    assert [r.address for r in bounce.recipients] == ["a@example.net"]
+    assert bounce.recipients[0].status == StatusCode(5, 1, 1)
+
+
+def test_doubled_blank_lines_between_groups() -> None:
+    body = (
+        "Reporting-MTA: dns; mx.example.org\n\n\n"
+        "Final-Recipient: rfc822; a@example.net\nAction: failed\nStatus: 5.1.1\n\n\n"
+        "Final-Recipient: rfc822; b@example.net\nAction: failed\nStatus: 5.2.2\n\n"
+    )
+    bounce = bouncekit.parse(make_dsn(body))
+    assert [r.address for r in bounce.recipients] == ["a@example.net", "b@example.net"]
+    assert [str(r.status) for r in bounce.recipients] == ["5.1.1", "5.2.2"]
+    assert bounce.delivery_status.message.reporting_mta == TypedValue("dns", "mx.example.org")  # type: ignore[union-attr]
+
+
+def test_missing_blank_lines_between_groups() -> None:
+    body = (
+        "Reporting-MTA: dns; mx.example.org\n"
+        "Arrival-Date: Fri, 21 Nov 2014 17:24:04 -0500\n"
+        "Final-Recipient: rfc822; a@example.net\nAction: failed\nStatus: 5.2.2\n"
+        "Final-Recipient: rfc822; b@example.net\nOriginal-Recipient: rfc822; b@example.net\n"
+        "Action: failed\nStatus: 5.1.1\n"
+    )
+    bounce = bouncekit.parse(make_dsn(body))
+    assert [r.address for r in bounce.recipients] == ["a@example.net", "b@example.net"]
+    assert [str(r.status) for r in bounce.recipients] == ["5.2.2", "5.1.1"]
+
+
+def test_field_spacing_case_and_brackets() -> None:
+    body = (
+        "Reporting-MTA:dns;mx.example.org\n\n"
+        "Final-Recipient:rfc822;mia@example.net\nAction:failed\nStatus:5.4.317\n\n"
+        "final-recipient:\tRFC822; <leo@example.net>\naction: Failed\nstatus: 5.1.1 (bad mailbox)\n"
+    )
+    bounce = bouncekit.parse(make_dsn(body))
+    first, second = bounce.delivery_status.recipients  # type: ignore[union-attr]
+    assert first.final_recipient == TypedValue("rfc822", "mia@example.net")
+    assert first.status == StatusCode(5, 4, 317)
+    assert second.final_recipient == TypedValue("rfc822", "leo@example.net")
+    assert second.action is Action.FAILED
+    assert second.status == StatusCode(5, 1, 1)
+
+
+def test_comments_in_fields() -> None:
+    body = (
+        "Reporting-MTA: dns; mx.example.org (Postfix)\n\n"
+        "Final-Recipient: rfc822; a@example.net (the list owner)\n"
+        "Action: failed (bad address)\nStatus: 5.1.1\n"
+    )
+    bounce = bouncekit.parse(make_dsn(body))
+    fields = bounce.delivery_status.recipients[0]  # type: ignore[union-attr]
+    assert fields.final_recipient == TypedValue("rfc822", "a@example.net")
+    assert fields.action is Action.FAILED
+    assert bounce.delivery_status.message.reporting_mta == TypedValue("dns", "mx.example.org")  # type: ignore[union-attr]
+
+
+def test_folded_diagnostic() -> None:
+    body = (
+        "Reporting-MTA: dns; mx.example.org\n\n"
+        "Final-Recipient: rfc822; a@example.net\nAction: failed\nStatus: 5.0.0\n"
+        "Diagnostic-Code: smtp; 550-5.1.1 The email account that you tried to reach does\n"
+        "    not exist. 550 5.1.1 https://support.example.com/NoSuchUser - gsmtp\n"
+    )
+    (recipient,) = bouncekit.parse(make_dsn(body)).recipients
+    assert recipient.diagnostic is not None
+    assert "does not exist." in recipient.diagnostic
+    assert recipient.reply_code == "550"
+
+
+def test_generic_status_refined_from_diagnostic() -> None:
+    body = (
+        "Reporting-MTA: dns; mx.example.org\n\n"
+        "Final-Recipient: rfc822; a@example.net\nAction: failed\nStatus: 5.0.0\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 <a@example.net>... User unknown\n"
+    )
+    bounce = bouncekit.parse(make_dsn(body))
+    assert bounce.recipients[0].status == StatusCode(5, 1, 1)
+    assert bounce.delivery_status.recipients[0].status == StatusCode(5, 0, 0)  # type: ignore[union-attr]
+
+
+def test_generic_status_other_class_kept() -> None:
+    body = (
+        "Reporting-MTA: dns; mx.example.org\n\n"
+        "Final-Recipient: rfc822; a@example.net\nAction: delayed\nStatus: 4.0.0\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 User unknown\n"
+    )
+    assert bouncekit.parse(make_dsn(body)).recipients[0].status == StatusCode(4, 0, 0)
+
+
+def test_specific_status_not_overridden() -> None:
+    body = (
+        "Reporting-MTA: dns; mx.example.org\n\n"
+        "Final-Recipient: rfc822; a@example.net\nAction: failed\nStatus: 5.2.2\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 over quota\n"
+    )
+    assert bouncekit.parse(make_dsn(body)).recipients[0].status == StatusCode(5, 2, 2)
+
+
+def test_status_from_notice_text() -> None:
+    raw = make_dsn(
+        "Reporting-MTA: dns; mx.example.org\n\nFinal-Recipient: rfc822; a@example.net\nAction: failed\nStatus: 5.0.0\n"
+    ).replace(
+        b"Your message could not be delivered.\n",
+        b"Your message could not be delivered.\n\na@example.net: 550 5.1.1 <a@example.net>: User unknown\n",
+    )
+    (recipient,) = bouncekit.parse(raw).recipients
+    assert recipient.status == StatusCode(5, 1, 1)
+    assert recipient.reply_code == "550"
+    assert recipient.diagnostic is not None
+    assert "User unknown" in recipient.diagnostic
+
+
+def test_class_from_reply_code_without_status() -> None:
+    body = "Original-Recipient: <a@example.net>\nAction: failed\nDiagnostic-Code: smtp; 550 Unknown user\n"
+    bounce = bouncekit.parse(make_dsn(body))
+    assert bounce.recipients[0].address == "a@example.net"
+    assert bounce.recipients[0].status == StatusCode(5, 0, 0)
+    assert any(defect.code == "missing-per-message-fields" for defect in bounce.defects)
+
+
+def test_source_routed_final_recipient() -> None:
+    body = (
+        "Reporting-MTA: dns; mx.example.org\n\n"
+        "Original-recipient: rfc822;kim@example.net\nFinal-recipient: rfc822;@relay.example.net:kim@mailhost\n"
+        "Action: failed\nStatus: 5.2.2\n"
+    )
+    assert bouncekit.parse(make_dsn(body)).recipients[0].address == "kim@example.net"
+
+
+def test_global_delivery_status_utf8() -> None:
+    body = (
+        "Reporting-MTA: dns; mx.example.org\n\n"
+        "Final-Recipient: utf-8; jürgen@example.net\nAction: failed\nStatus: 5.1.1\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 Empfänger unbekannt\n\n"
+        "Final-Recipient: utf-8; j\\x{FC}rgen.wei\\x{DF}@example.net\nAction: failed\nStatus: 5.1.1\n"
+    )
+    bounce = bouncekit.parse(make_dsn(body, dsn_type="message/global-delivery-status"))
+    assert bounce.delivery_status is not None
+    assert bounce.delivery_status.global_
+    assert [r.address for r in bounce.recipients] == [
+        "jürgen@example.net",
+        "jürgen.weiß@example.net",
+    ]
+    assert bounce.recipients[0].diagnostic == "550 5.1.1 Empfänger unbekannt"
+
+
+def test_delayed_dsn() -> None:
+    body = (
+        "Reporting-MTA: dns; mx.example.org\n\n"
+        "Final-Recipient: rfc822; a@example.net\nAction: delayed\nStatus: 4.4.1\n"
+        "Will-Retry-Until: Wed, 6 Mar 2024 10:00:00 +0000\n"
+    )
+    (recipient,) = bouncekit.parse(make_dsn(body)).recipients
+    assert recipient.action is Action.DELAYED
+    assert recipient.status is not None
+    assert recipient.status.is_transient
+
+
+def test_invalid_values_become_defects() -> None:
+    body = (
+        "Reporting-MTA: dns; mx.example.org\nArrival-Date: yesterday\n\n"
+        "Final-Recipient: rfc822; a@example.net\nAction: bounced\nStatus: 550\n"
+        "this line is not a field\n"
+    )
+    bounce = bouncekit.parse(make_dsn(body))
+    codes = {defect.code for defect in bounce.defects}
+    assert {"invalid-date", "invalid-action", "invalid-status", "invalid-dsn-line"} <= codes
+    assert bounce.recipients[0].address == "a@example.net"
+    assert bounce.recipients[0].action is None
+
+
+def test_group_without_recipient_is_defect() -> None:
+    body = "Reporting-MTA: dns; mx.example.org\n\nAction: failed\nStatus: 5.1.1\n"
+    bounce = bouncekit.parse(make_dsn(body))
+    assert bounce.recipients == ()
+    assert "missing-final-recipient" in {defect.code for defect in bounce.defects}
+
+
+def test_broken_boundary_is_salvaged() -> None:
+    raw = make_dsn(PER_MESSAGE + "\n" + FULL_GROUP).replace(b'boundary="BB"', b'boundary="XX"')
+    bounce = bouncekit.parse(raw)
+    assert [r.address for r in bounce.recipients] == ["alice@example.net"]
+    assert bounce.original_message_id == "<campaign-7.alice@example.com>"
+    assert "salvaged-dsn" in {defect.code for defect in bounce.defects}
+
+
+def test_forwarded_dsn_is_found() -> None:
+    inner = make_dsn(PER_MESSAGE + "\n" + FULL_GROUP).decode()
+    outer = (
+        "From: postmaster@example.org\nTo: bounces@example.com\nSubject: Fwd: bounce\n"
+        "Message-ID: <forward@example.org>\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/mixed; boundary="OUT"\n\n'
+        "--OUT\nContent-Type: text/plain\n\nSee the attached bounce.\n\n"
+        f"--OUT\nContent-Type: message/rfc822\n\n{inner}\n--OUT--\n"
+    )
+    bounce = bouncekit.parse(outer.encode())
+    assert [r.address for r in bounce.recipients] == ["alice@example.net"]
+    assert bounce.original_message_id == "<campaign-7.alice@example.com>"
+
+
+def test_not_a_bounce() -> None:
+    raw = b"From: a@example.com\nTo: b@example.net\nSubject: hello\nMessage-ID: <x@example.com>\n\nHi.\n"
+    bounce = bouncekit.parse(raw)
+    assert bounce.kind is BounceKind.NOT_BOUNCE
+    assert bounce.recipients == ()
+    assert bounce.original_message_id is None
+    assert not bounce.is_bounce
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=2000))
+def test_parse_never_raises_on_bytes(data: bytes) -> None:
+    bounce = bouncekit.parse(data)
+    assert "parser-error" not in {defect.code for defect in bounce.defects}
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(min_value=0, max_value=2000), st.binary(max_size=40))
+def test_parse_never_raises_on_damaged_dsn(cut: int, noise: bytes) -> None:
+    raw = make_dsn(PER_MESSAGE + "\n" + FULL_GROUP)
+    bounce = bouncekit.parse(raw[:cut] + noise + raw[cut:])
+    assert "parser-error" not in {defect.code for defect in bounce.defects}
