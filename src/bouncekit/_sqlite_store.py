@@ -275,12 +275,17 @@ class _Transaction:
     ) -> None:
         assert self.connection is not None
         if exc_type is not None:
-            self.connection.execute("ROLLBACK")
+            self._rollback()
             if isinstance(exc, sqlite3.Error):
                 raise self.store._error("write to", exc) from exc
             return
         try:
             self.connection.execute("COMMIT")
         except sqlite3.Error as error:
-            self.connection.execute("ROLLBACK")
+            self._rollback()
             raise self.store._error("write to", error) from error
+
+    def _rollback(self) -> None:
+        # SQLite has already rolled back after some errors, such as a full disk.
+        if self.connection is not None and self.connection.in_transaction:
+            self.connection.execute("ROLLBACK")
