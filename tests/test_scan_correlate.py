@@ -65,6 +65,7 @@ def test_scan_correlate_sqlite(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 
 def test_scan_correlate_unknown_id(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    SQLiteCorrelator(tmp_path / "sent.db").close()
     report = write_report(tmp_path, "a.eml", "<spring-8@mail.example.com>")
     status, records = scan(capsys, "--correlate", f"sqlite:{tmp_path / 'sent.db'}", str(report))
     assert status == 0
@@ -108,6 +109,13 @@ def test_scan_secret_env_missing(capsys: pytest.CaptureFixture[str], tmp_path: P
     status = main(["scan", "--secret-env", "BOUNCEKIT_TEST_UNSET_VARIABLE", str(tmp_path)])
     assert status == 2
     assert "BOUNCEKIT_TEST_UNSET_VARIABLE" in capsys.readouterr().err
+
+
+def test_scan_correlate_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    status = main(["scan", "--correlate", f"sqlite:{tmp_path / 'typo.db'}", str(tmp_path)])
+    assert status == 2
+    assert "no correlation database" in capsys.readouterr().err
+    assert not (tmp_path / "typo.db").exists()
 
 
 def test_scan_correlate_bad_scheme(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -6,12 +6,15 @@ import datetime
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bouncekit.correlate import (
     AlteredIdError,
     CorrelationError,
     ForgedIdError,
     SignedIdCodec,
+    SignedIdError,
     UnsignedIdError,
     normalize_message_id,
 )
@@ -194,3 +197,27 @@ def test_encode_id_length(value: str) -> None:
 def test_encode_max_length() -> None:
     message_id = CODEC.encode("d" * 64, "r" * 64)
     assert len(message_id) == 256 + len("mail.example.com")
+
+
+ID_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=16)
+
+
+@given(delivery_id=ID_TEXT, recipient_id=ID_TEXT)
+def test_decode_round_trip_any_ids(delivery_id: str, recipient_id: str) -> None:
+    decoded = CODEC.decode(CODEC.encode(delivery_id, recipient_id))
+    assert (decoded.delivery_id, decoded.recipient_id) == (delivery_id, recipient_id)
+
+
+@given(position=st.integers(min_value=0), character=st.sampled_from("abcxyz234567.-@<>=+"))
+def test_decode_edit_never_yields_other_ids(position: int, character: str) -> None:
+    message_id = CODEC.encode("c42-000123", "981234")
+    index = position % len(message_id)
+    edited = message_id[:index] + character + message_id[index + 1 :]
+    try:
+        decoded = CODEC.decode(edited)
+    except SignedIdError:
+        return
+    assert edited == message_id or index > message_id.index("@")
+    # An edit that still decodes changed nothing that the signature covers:
+    # it touched the domain, or put in the character that was there.
+    assert (decoded.delivery_id, decoded.recipient_id) == ("c42-000123", "981234")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from bouncekit._correlate import Correlation, NoCorrelation, RejectedId, correlate
@@ -23,13 +24,13 @@ def add_correlation_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``--correlate`` option and the options that go with it to *parser*."""
     group = parser.add_argument_group(
         "correlation",
-        "Find the sender's record of each bounced message; any of these options adds a "
-        "'correlation' object to each JSON Lines record.",
+        "Find the sender's record of each bounced message. With --correlate, --secret, "
+        "--secret-env or --verp, each JSON Lines record gets a 'correlation' object.",
     )
     group.add_argument(
         "--correlate",
         metavar="sqlite:PATH",
-        help="the SQLite correlation database that the sender filled (it is created if missing)",
+        help="the SQLite correlation database that the sender filled with SQLiteCorrelator",
     )
     group.add_argument(
         "--secret",
@@ -72,6 +73,10 @@ def _open_store(spec: str) -> SQLiteCorrelator:
     scheme, colon, path = spec.partition(":")
     if scheme != "sqlite" or not colon or not path:
         msg = f"invalid --correlate value {spec!r}: write sqlite:PATH, such as sqlite:bounces.db"
+        raise CorrelationError(msg)
+    if not Path(path).is_file():
+        # Opening would create an empty database, and every bounce would go unmatched.
+        msg = f"no correlation database at {path!r}: check the path given with --correlate"
         raise CorrelationError(msg)
     return SQLiteCorrelator(path)
 

@@ -107,13 +107,17 @@ def _b32encode(data: bytes) -> str:
 
 
 def _b32decode(text: str) -> bytes | None:
+    """Decode unpadded base32 in any case, or return ``None`` unless it is what encoding makes."""
     upper = text.upper()
     if not _BASE32_CHARS.fullmatch(upper) or len(upper) % 8 in (1, 3, 6):
         return None
     try:
-        return base64.b32decode(upper + "=" * (-len(upper) % 8))
+        data = base64.b32decode(upper + "=" * (-len(upper) % 8))
     except binascii.Error:
         return None
+    # The last character can carry unused bits, which decoding ignores. Only the
+    # encoder's own spelling (unused bits zero) is accepted, so an edit there is seen.
+    return data if _b32encode(data) == text.lower() else None
 
 
 def _encode_id(name: str, value: str | int) -> bytes:
@@ -252,7 +256,9 @@ class SignedIdCodec:
             raise AlteredIdError(msg, message_id)
         fields = _split_payload(payload)
         if fields is None:
-            msg = f"signed Message-ID {message_id!r} is damaged: its payload does not hold two ids"
+            msg = (
+                f"signed Message-ID {message_id!r} is damaged: its payload does not contain two ids"
+            )
             raise AlteredIdError(msg, message_id)
         key_index = self._verify(payload, mac)
         if key_index is None:
