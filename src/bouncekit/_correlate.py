@@ -36,7 +36,7 @@ __all__ = [
 RecordT = TypeVar("RecordT")
 RecordT_co = TypeVar("RecordT_co", covariant=True)
 
-# RFC 3461 section 4: xtext encodes a character as "+" and two upper-case hex digits.
+# xtext (RFC 3461) encodes a character as "+" and two upper-case hex digits.
 _XTEXT_HEX = re.compile(r"\+([0-9A-F]{2})")
 
 
@@ -174,7 +174,7 @@ def message_id_candidates(bounce: Bounce) -> Iterator[tuple[str, str]]:
     ``In-Reply-To`` ids first, then the ``References`` ids from the last (the
     closest ancestor) to the first. An automatic reply that returns no header
     fields is tried with its own ``In-Reply-To`` and ``References``, which name
-    the message it answers (RFC 5322 section 3.6.4). The bounce's own
+    the message it replies to (RFC 5322 section 3.6.4). The bounce's own
     ``Message-ID`` is never yielded. Each id is normalised to ``<id>`` and
     yielded once.
     """

@@ -149,8 +149,9 @@ class SQLiteCorrelator:
         """
         Delete the records stored more than *max_age* ago, and return how many were deleted.
 
-        Bounces can arrive days after sending, so keep records at least as
-        long as the sending servers retry (often five days) plus a margin.
+        Bounces can arrive days after sending, so keep records longer than
+        mail servers retry before they give up: Postfix retries for five days
+        by default (``maximal_queue_lifetime``).
         """
         moment = (now or datetime.datetime.now(datetime.UTC)).timestamp()
         cutoff = moment - max_age.total_seconds()
