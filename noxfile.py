@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import nox
 
 nox.options.sessions = ["tests", "typing", "lint", "docs"]
 nox.options.reuse_existing_virtualenvs = True
 
 PYTHONS = ["3.11", "3.13"]
+
+# pyenv installs each Python version in a folder of its own and puts only the
+# selected one on PATH, so the others are added for nox to find.
+_PYENV_VERSIONS = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+if _PYENV_VERSIONS.is_dir():
+    _extra = [str(version / "bin") for version in sorted(_PYENV_VERSIONS.iterdir())]
+    os.environ["PATH"] = os.pathsep.join([os.environ.get("PATH", ""), *_extra])
+LINTED = ["src", "tests", "benchmarks", "docs/conf.py", "noxfile.py"]
 
 
 @nox.session(python=PYTHONS)
@@ -28,8 +39,8 @@ def typing(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """Check the code with ruff."""
     session.install("ruff")
-    session.run("ruff", "check", "src", "tests", "benchmarks", "noxfile.py")
-    session.run("ruff", "format", "--check", "src", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "check", *LINTED)
+    session.run("ruff", "format", "--check", *LINTED)
 
 
 @nox.session(python="3.11")

@@ -53,7 +53,7 @@ def parse(message: bytes | str | Message) -> Bounce:
             with the ``compat32`` policy.
 
     Returns:
-        The :class:`~bouncekit.Bounce`. Malformed input never raises: what is
+        The :class:`~bouncekit.Bounce`. Malformed input never raises, and what is
         wrong is listed in :attr:`~bouncekit.Bounce.defects`.
 
     Raises:
