@@ -55,4 +55,4 @@ def bench(session: nox.Session) -> None:
     """Run the benchmarks and print their ratios."""
     session.install("-e", ".[test]")
     session.run("python", "benchmarks/bench_parse.py", *session.posargs)
-    session.run("python", "benchmarks/bench_correlate.py")
+    session.run("python", "benchmarks/bench_correlate.py", *session.posargs)

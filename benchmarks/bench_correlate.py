@@ -150,16 +150,23 @@ def main() -> None:
     parser.add_argument(
         "--ids", type=int, default=1_000_000, help="ids to store (default: 1,000,000)"
     )
-    parser.add_argument("--repeat", type=int, default=5, help="corpus copies per pass (default: 5)")
+    parser.add_argument(
+        "--min-messages",
+        type=int,
+        default=3000,
+        help="repeat the corpus until a pass has at least this many messages (default: 3000)",
+    )
     parser.add_argument("--rounds", type=int, default=5, help="passes of each kind (default: 5)")
     args = parser.parse_args()
 
-    messages = _read_corpus(args.corpus) * args.repeat
+    corpus = _read_corpus(args.corpus)
+    copies = -(-args.min_messages // len(corpus))
+    messages = corpus * copies
     classifier_name, classify = _classifier()
     corpus_ids = sorted(
         {b.original_message_id for b in map(bouncekit.parse, messages) if b.original_message_id}
     )
-    print(f"corpus: {len(messages):,} messages ({args.repeat} copies)")
+    print(f"corpus: {len(corpus):,} messages, repeated {copies} times to {len(messages):,}")
     print(f"distinct original Message-IDs in the corpus: {len(corpus_ids)}")
     print(f"classification: {classifier_name}")
 
