@@ -1,9 +1,9 @@
 """
 Measure what correlation adds to the bounce path, against an SQLite store of one million ids.
 
-Run ``python benchmarks/bench_correlate.py`` from a checkout next to the
-labelled corpus (``../shared/corpus/emails``), or pass ``--corpus PATH``.
-It prints:
+Run ``python benchmarks/bench_correlate.py --corpus PATH`` with any folder of
+bounce messages. Without ``--corpus`` it reads the project's development
+corpus, which is not part of the repository. It prints:
 
 1. how fast ``SQLiteCorrelator.record_many`` loads the ids, and how long
    one ``resolve`` takes for a stored and for an unknown id;
@@ -182,7 +182,9 @@ def main() -> None:
         default=3000,
         help="repeat the corpus until a pass has at least this many messages (default: 3000)",
     )
-    parser.add_argument("--rounds", type=int, default=5, help="passes of each kind (default: 5)")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="rounds of each measurement (default: 5)"
+    )
     args = parser.parse_args()
 
     corpus = _read_corpus(args.corpus)
