@@ -10,6 +10,7 @@ import pytest
 import bouncekit
 from bouncekit import Bounce, BounceKind, Headers
 from bouncekit.correlate import (
+    AlteredIdError,
     Correlation,
     CorrelationMethod,
     ForgedIdError,
@@ -251,6 +252,25 @@ def test_correlate_forged_signed_id_then_envelope_id() -> None:
     assert isinstance(result, Correlation)
     assert result.method is CorrelationMethod.ENVELOPE_ID
     assert len(result.rejected) == 1
+
+
+def test_correlate_truncated_signed_id() -> None:
+    message_id = CODEC.encode("spring-2026", "alice-17")
+    cut = message_id[: message_id.index("@") - 5]
+    bounce = dsn(RETURNED.replace("<spring-42.7@mail.example.com>", cut))
+    result = correlate(bounce, signed_ids=CODEC)
+    assert isinstance(result, NoCorrelation)
+    assert len(result.rejected) == 1
+    assert isinstance(result.rejected[0].error, AlteredIdError)
+
+
+def test_correlate_signed_id_cut_in_domain() -> None:
+    message_id = CODEC.encode("spring-2026", "alice-17")
+    bounce = dsn(RETURNED.replace("<spring-42.7@mail.example.com>", message_id[:-8]))
+    result = correlate(bounce, signed_ids=CODEC)
+    assert isinstance(result, Correlation)
+    assert result.signed_id is not None
+    assert result.signed_id.recipient_id == "alice-17"
 
 
 def test_correlate_verp() -> None:

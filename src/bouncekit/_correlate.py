@@ -268,8 +268,9 @@ def correlate(
     1. Each Message-ID from :func:`message_id_candidates` (the returned
        message's ``Message-ID``, or when it has none its ``In-Reply-To`` and
        ``References``), looked up in *correlator*.
-    2. The same ids decoded by *signed_ids*. A forged or altered signed id is
-       listed in ``rejected`` and never matched.
+    2. The same ids decoded by *signed_ids*, or a ``Message-ID`` cut off
+       before its ``>``. A forged or altered signed id is listed in
+       ``rejected`` and never matched.
     3. Each header field named in *headers* (such as ``X-Campaign-Id``) of the
        returned message, looked up in *correlator*.
     4. The DSN's ``Original-Envelope-Id``, unless *envelope_id* is false.
@@ -299,7 +300,7 @@ def correlate(
         if record is not None:
             return search.found(CorrelationMethod.MESSAGE_ID, field, message_id, record)
     if signed_ids is not None:
-        found = _decode_signed(search, signed_ids, candidates)
+        found = _decode_signed(search, signed_ids, candidates or _unterminated_id(bounce))
         if found is not None:
             return found
     for name in headers:
@@ -317,6 +318,20 @@ def correlate(
     if verp is not None:
         return _decode_verp(search, verp, bounce)
     return search.nothing()
+
+
+def _unterminated_id(bounce: Bounce) -> list[tuple[str, str]]:
+    """
+    Return the returned ``Message-ID`` as written when it has no closing bracket.
+
+    A mail server that truncates a long header field can cut off the ``>``,
+    and then normalisation finds no id. A signed id in it is still checked,
+    so that the damage is reported and an intact signature still verifies.
+    """
+    value = bounce.original_headers.get("Message-ID")
+    if value is None or ">" in value:
+        return []
+    return [("Message-ID", value.strip())]
 
 
 def _decode_signed(
