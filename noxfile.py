@@ -1,4 +1,6 @@
-"""Development sessions: ``nox -s tests``, ``typing``, ``lint``, ``docs``, ``bench``."""
+"""
+Development sessions: ``nox -s tests``, ``typing``, ``lint``, ``docs``, ``bench``, ``bench_pop3``.
+"""
 
 from __future__ import annotations
 
@@ -56,3 +58,10 @@ def bench(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     session.run("python", "benchmarks/bench_parse.py", *session.posargs)
     session.run("python", "benchmarks/bench_correlate.py", *session.posargs)
+
+
+@nox.session(name="bench_pop3", python="3.11")
+def bench_pop3(session: nox.Session) -> None:
+    """Fetch 10,000 bounces from a local Dovecot with bouncekit and with poplib; print the ratio."""
+    session.install("-e", ".[test]")
+    session.run("python", "benchmarks/bench_pop3.py", *session.posargs)

@@ -1,10 +1,18 @@
-"""Shared fixtures: the location of the labelled corpus and reported cases, when present."""
+"""
+Shared fixtures: the location of the labelled corpus and reported cases when
+present, and a private Dovecot POP3 server.
+"""
 
 from __future__ import annotations
 
+import os
+import ssl
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from dovecot_server import DovecotServer, find_dovecot
 
 # A checkout lives at /work/<name>, next to the shared folder with the corpus.
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -16,3 +24,29 @@ def shared_dir() -> Path:
     if not (SHARED / "corpus" / "manifest.jsonl").is_file():
         pytest.skip(f"the labelled corpus is not present at {SHARED}")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[DovecotServer]:
+    """
+    Start one Dovecot for the whole session on 127.0.0.1, and stop it at the end.
+
+    Without Dovecot the tests that use it are skipped, unless the CI
+    environment variable is set: there they fail, so a broken install shows.
+    """
+    binary = find_dovecot()
+    if binary is None:
+        reason = "dovecot is not installed; install Debian's dovecot-pop3d to run the POP3 tests"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    server = DovecotServer(binary)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def tls_context(dovecot: DovecotServer) -> ssl.SSLContext:
+    """Return a client context that trusts the test server's certificate, and nothing else."""
+    return ssl.create_default_context(cafile=str(dovecot.ca_file))

@@ -10,6 +10,8 @@ import pytest
 
 from bouncekit._cli import main
 from bouncekit.correlate import SignedIdCodec, SQLiteCorrelator
+from dovecot_server import HOST, PASSWORD, DovecotServer
+from synthetic_bounces import make_bounce, original_message_id
 
 KEY = "a signing key read from the environment"
 
@@ -149,3 +151,21 @@ def test_corpus_ids_resolve(
         and line["correlation"]["record"] != {"sent": line["original_message_id"]}
     ]
     assert unresolved == []
+
+
+@pytest.mark.dovecot
+def test_scan_pop3_correlate(
+    dovecot: DovecotServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    user = dovecot.add_user()
+    dovecot.deliver(user, [make_bounce(1), make_bounce(2)])
+    with SQLiteCorrelator(tmp_path / "sent.db") as store:
+        store.record(original_message_id(1), {"delivery": 1})
+    monkeypatch.setenv("BOUNCEKIT_POP3_PASSWORD", PASSWORD)
+    url = f"pop3s://{user}@{HOST}:{dovecot.pop3s_port}"
+    db = f"sqlite:{tmp_path / 'sent.db'}"
+    _, records = scan(capsys, url, "--ca-file", str(dovecot.ca_file), "--correlate", db)
+    assert [record["correlation"]["record"] for record in records] == [{"delivery": 1}, None]

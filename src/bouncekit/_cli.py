@@ -7,9 +7,11 @@ import csv
 import json
 import sys
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 from bouncekit import __version__
+from bouncekit._pop3_scan import Pop3Options, is_pop3_url, pop3_records
 from bouncekit._scan import iter_messages, scan_item
 from bouncekit._scan_correlate import Correlate, add_correlation_arguments, correlation_from_args
 from bouncekit.exceptions import CorrelationError, StoreError
@@ -57,12 +59,55 @@ def _build_parser() -> argparse.ArgumentParser:
         default=None,
         help="output format (default: table on a terminal, jsonl otherwise)",
     )
+    _add_pop3_options(scan)
     add_correlation_arguments(scan)
     return parser
 
 
-def _records(paths: Iterable[str], correlate: Correlate | None = None) -> Iterable[dict[str, Any]]:
+def _add_pop3_options(scan: argparse.ArgumentParser) -> None:
+    pop3 = scan.add_argument_group(
+        "POP3",
+        "A PATH of the form pop3s://USER@HOST[:PORT] or pop3://USER@HOST[:PORT] reads a POP3 "
+        "mailbox. The password comes from the BOUNCEKIT_POP3_PASSWORD environment variable, "
+        "or from a prompt; it is never accepted on the command line.",
+    )
+    pop3.add_argument("--starttls", action="store_true", help="use STLS on a pop3:// URL")
+    pop3.add_argument(
+        "--delete",
+        action="store_true",
+        help="delete each message from the server once its record is written without an error",
+    )
+    pop3.add_argument(
+        "--keep-seen",
+        type=Path,
+        metavar="FILE",
+        help="skip the unique-ids listed in FILE, and add those reported now",
+    )
+    pop3.add_argument(
+        "--ca-file", type=Path, metavar="FILE", help="trust the certificates in this PEM file"
+    )
+
+
+def _records(
+    paths: Iterable[str],
+    args: argparse.Namespace | None = None,
+    correlate: Correlate | None = None,
+) -> Iterable[dict[str, Any]]:
     for path in paths:
+        if is_pop3_url(path) and args is not None:
+            options = Pop3Options(
+                starttls=args.starttls,
+                delete=args.delete,
+                keep_seen=args.keep_seen,
+                ca_file=args.ca_file,
+                correlate=correlate,
+            )
+            for record in pop3_records(path, options, sys.stdout.flush):
+                if correlate is not None:
+                    # A mailbox that cannot be opened still gets the key on its error record.
+                    record.setdefault("correlation", None)
+                yield record
+            continue
         for item in iter_messages(path):
             yield scan_item(item, correlate)
 
@@ -141,7 +186,7 @@ def _scan(args: argparse.Namespace) -> int:
     except (CorrelationError, StoreError) as exc:
         print(f"bouncekit: {exc}", file=sys.stderr)
         return 2
-    errors = writer(_records(args.paths, correlate), sys.stdout)
+    errors = writer(_records(args.paths, args, correlate), sys.stdout)
     if errors:
         print(
             f"bouncekit: {errors} message(s) could not be read; see the error field",

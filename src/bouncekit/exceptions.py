@@ -9,17 +9,119 @@ from __future__ import annotations
 
 __all__ = [
     "AlteredIdError",
+    "AuthenticationError",
     "BounceKitError",
     "CorrelationError",
     "ForgedIdError",
+    "LocalProtocolError",
+    "LoginDelayError",
+    "MailboxError",
+    "MailboxLockedError",
+    "MarksLostError",
+    "MessageTooLargeError",
+    "Pop3ConnectionError",
+    "Pop3Error",
+    "Pop3TimeoutError",
+    "RemoteProtocolError",
+    "ServerError",
     "SignedIdError",
     "StoreError",
+    "TlsError",
     "UnsignedIdError",
 ]
 
 
 class BounceKitError(Exception):
     """The root of every exception bouncekit raises."""
+
+
+class Pop3Error(BounceKitError):
+    """A POP3 session failed: the caller misused it, or the server failed or misbehaved."""
+
+
+class LocalProtocolError(Pop3Error):
+    """
+    The caller asked for something the POP3 session cannot do in its current state.
+
+    Examples: a command sent before the greeting was read, a second command
+    sent while one is pending on a server without PIPELINING, or a password
+    about to be sent over an unencrypted connection. Nothing was sent.
+    """
+
+
+class RemoteProtocolError(Pop3Error):
+    """The server sent something that is not POP3 (RFC 1939), so the session cannot go on."""
+
+
+class ServerError(Pop3Error):
+    """
+    The server responded to a command with ``-ERR``.
+
+    Attributes:
+        command: The command that failed, with any password or token hidden.
+        text: The server's text after ``-ERR`` and after the response code.
+        code: The RFC 2449 response code in brackets (``IN-USE``,
+            ``LOGIN-DELAY``, ``SYS/TEMP``, ``AUTH`` ...), or ``None``.
+    """
+
+    def __init__(
+        self, message: str, *, command: str = "", text: str = "", code: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.command = command
+        self.text = text
+        self.code = code
+
+    @property
+    def is_temporary(self) -> bool:
+        """``True`` when RFC 2449 or RFC 3206 say the same command may succeed later."""
+        return self.code is not None and self.code.upper() in {"IN-USE", "LOGIN-DELAY", "SYS/TEMP"}
+
+
+class AuthenticationError(ServerError):
+    """The server rejected the user name, the password or the SASL exchange."""
+
+
+class MailboxLockedError(ServerError):
+    """The server sent ``-ERR [IN-USE]``: another session has the mailbox locked; retry later."""
+
+
+class LoginDelayError(ServerError):
+    """The server sent ``-ERR [LOGIN-DELAY]``: this user logged in too recently; retry later."""
+
+
+class Pop3ConnectionError(Pop3Error, ConnectionError):
+    """The connection could not be opened, or closed before the server's response was complete."""
+
+
+class TlsError(Pop3Error):
+    """The TLS handshake failed, for example because the server's certificate is not trusted."""
+
+
+class Pop3TimeoutError(Pop3Error, TimeoutError):
+    """The server sent no data for longer than the client's timeout while a response was due."""
+
+
+class MessageTooLargeError(Pop3Error):
+    """A message or listing is larger than the client's ``max_message_size``; it was skipped."""
+
+
+class MailboxError(BounceKitError):
+    """A mailbox cannot be opened, read or changed."""
+
+
+class MarksLostError(MailboxError):
+    """
+    The mailbox session ended before its deletions were committed, so nothing was deleted.
+
+    Attributes:
+        lost_marks: The unique-ids that were marked for deletion and are still
+            in the mailbox. The next poll lists them again under the same ids.
+    """
+
+    def __init__(self, message: str, lost_marks: frozenset[str] = frozenset()) -> None:
+        super().__init__(message)
+        self.lost_marks = lost_marks
 
 
 class CorrelationError(BounceKitError, ValueError):

@@ -1,0 +1,750 @@
+"""
+Mailboxes a bounce processor reads from: POP3, Maildir, mbox and memory.
+
+Every mailbox follows one contract, :class:`Mailbox`:
+
+- A message is known by its unique-id (the POP3 UIDL value, the Maildir file
+  name, the mbox position), never by a POP3 message number.
+- :meth:`Mailbox.mark_deleted` only records the caller's decision. Messages
+  are deleted at :meth:`Mailbox.commit` and at no other time, and only the
+  ones marked. For POP3 the marks are sent as DELE commands just before QUIT,
+  and RFC 1939 section 6 has the server delete them only after QUIT.
+- Ending a session any other way deletes nothing: a dropped connection, an
+  exception in the caller's loop, or leaving a ``with`` block without commit.
+  The marks lost are reported in :class:`~bouncekit.exceptions.MarksLostError`,
+  in a note added to the caller's exception, and in a warning log record.
+- A message that cannot be read is yielded with ``error`` set, and iteration
+  goes on with the next one.
+"""
+
+from __future__ import annotations
+
+import logging
+import mailbox as stdlib_mailbox
+import os
+import ssl
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Literal, Protocol, runtime_checkable
+
+import attrs
+
+from bouncekit._pop3 import DEFAULT_MAX_MESSAGE_SIZE
+from bouncekit._pop3_client import AsyncPop3Client, Pop3Client, Security
+from bouncekit.exceptions import (
+    MailboxError,
+    MarksLostError,
+    Pop3ConnectionError,
+    Pop3Error,
+    Pop3TimeoutError,
+    RemoteProtocolError,
+    ServerError,
+)
+
+__all__ = [
+    "AsyncPop3Mailbox",
+    "CommitResult",
+    "Mailbox",
+    "MailboxMessage",
+    "MaildirMailbox",
+    "MboxMailbox",
+    "MemoryMailbox",
+    "MessageInfo",
+    "Pop3Mailbox",
+]
+
+logger = logging.getLogger(__name__)
+
+AuthMethod = Literal["user", "plain", "xoauth2", "apop"]
+# Errors after which a POP3 session cannot go on.
+_FATAL = (Pop3ConnectionError, Pop3TimeoutError, RemoteProtocolError)
+
+
+@attrs.frozen
+class MessageInfo:
+    """One message in a mailbox listing: its unique-id and its size in octets."""
+
+    uid: str
+    size: int
+
+
+@attrs.frozen
+class MailboxMessage:
+    """
+    One message read from a mailbox, or the reason it could not be read.
+
+    Attributes:
+        uid: The message's unique-id.
+        size: Its size in octets as the mailbox lists it.
+        data: The raw message (only the header block for ``headers_only``),
+            or ``None`` when it could not be read.
+        error: Why it could not be read, or ``None``.
+    """
+
+    uid: str
+    size: int
+    data: bytes | None = attrs.field(
+        default=None, repr=lambda d: "None" if d is None else f"<{len(d)} octets>"
+    )
+    error: str | None = None
+
+
+@attrs.frozen
+class CommitResult:
+    """
+    The outcome of a commit.
+
+    Attributes:
+        deleted: The unique-ids deleted.
+        failed: Unique-ids the mailbox refused to delete, with the reason.
+            They are still in the mailbox.
+    """
+
+    deleted: frozenset[str] = frozenset()
+    failed: Mapping[str, str] = attrs.field(factory=dict)
+
+
+@runtime_checkable
+class Mailbox(Protocol):
+    """The operations every bouncekit mailbox offers."""
+
+    def list_messages(self) -> list[MessageInfo]:
+        """Return the messages in the mailbox, in the mailbox's order."""
+        ...
+
+    def fetch(self, uid: str, *, headers_only: bool = False) -> bytes:
+        """Return one message, or only its header block and the blank line after it."""
+        ...
+
+    def iter_messages(
+        self, *, headers_only: bool = False, uids: Iterable[str] | None = None
+    ) -> Iterator[MailboxMessage]:
+        """
+        Yield every unmarked message, or those of *uids*, in listing order.
+
+        A message that cannot be read comes with ``error`` set, and iteration goes on.
+        """
+        ...
+
+    def mark_deleted(self, uid: str) -> None:
+        """Mark one message for deletion at :meth:`commit`."""
+        ...
+
+    @property
+    def marked(self) -> frozenset[str]:
+        """The unique-ids marked and not yet committed."""
+        ...
+
+    def commit(self) -> CommitResult:
+        """Delete the marked messages and end the session."""
+        ...
+
+    def close(self) -> frozenset[str]:
+        """End the session without deleting anything; return the marks discarded."""
+        ...
+
+
+def _header_block(data: bytes) -> bytes:
+    for separator in (b"\r\n\r\n", b"\n\n"):
+        end = data.find(separator)
+        if end >= 0:
+            return data[: end + len(separator)]
+    return data
+
+
+def _report_lost(where: str, lost: frozenset[str], exc: BaseException | None) -> None:
+    if not lost:
+        return
+    listed = ", ".join(sorted(lost)[:20]) + (" ..." if len(lost) > 20 else "")
+    logger.warning(
+        "%s closed without commit; %d marks lost, nothing deleted: %s", where, len(lost), listed
+    )
+    if exc is not None:
+        exc.add_note(
+            f"bouncekit: {where} was not committed; {len(lost)} marks lost, "
+            f"nothing deleted: {listed}"
+        )
+
+
+class _Marks:
+    """Marks for deletion and the context manager behaviour shared by every mailbox."""
+
+    _where = "mailbox"
+
+    def __init__(self) -> None:
+        self._marked: set[str] = set()
+
+    @property
+    def marked(self) -> frozenset[str]:
+        """The unique-ids marked and not yet committed."""
+        return frozenset(self._marked)
+
+    def _discard_marks(self, exc: BaseException | None = None) -> frozenset[str]:
+        lost = frozenset(self._marked)
+        self._marked.clear()
+        _report_lost(self._where, lost, exc)
+        return lost
+
+    def _check_known(self, uid: str, known: Iterable[str]) -> None:
+        if uid not in known:
+            msg = (
+                f"no message with unique-id {uid!r} in {self._where}; take ids from list_messages()"
+            )
+            raise MailboxError(msg)
+
+
+class _FileMailbox(_Marks):
+    """A mailbox whose messages are read and deleted locally."""
+
+    def __enter__(self) -> _FileMailbox:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._discard_marks(exc)
+
+    def list_messages(self) -> list[MessageInfo]:
+        """Return the messages in the mailbox, in the mailbox's order."""
+        raise NotImplementedError
+
+    def _read(self, uid: str) -> bytes:
+        raise NotImplementedError
+
+    def _delete(self, uids: frozenset[str]) -> CommitResult:
+        raise NotImplementedError
+
+    def fetch(self, uid: str, *, headers_only: bool = False) -> bytes:
+        """Return one message, or only its header block and the blank line after it."""
+        data = self._read(uid)
+        return _header_block(data) if headers_only else data
+
+    def iter_messages(
+        self, *, headers_only: bool = False, uids: Iterable[str] | None = None
+    ) -> Iterator[MailboxMessage]:
+        """Yield every unmarked message, or those of *uids*; see :meth:`Mailbox.iter_messages`."""
+        wanted = None if uids is None else set(uids)
+        for info in self.list_messages():
+            if info.uid in self._marked or (wanted is not None and info.uid not in wanted):
+                continue
+            try:
+                data = self.fetch(info.uid, headers_only=headers_only)
+            except (OSError, KeyError, stdlib_mailbox.Error, MailboxError) as exc:
+                logger.warning("cannot read message %r of %s: %s", info.uid, self._where, exc)
+                yield MailboxMessage(
+                    info.uid, info.size, error=f"cannot read message {info.uid!r}: {exc}"
+                )
+                continue
+            yield MailboxMessage(info.uid, info.size, data)
+
+    def mark_deleted(self, uid: str) -> None:
+        """Mark one message for deletion at :meth:`commit`."""
+        self._check_known(uid, (info.uid for info in self.list_messages()))
+        self._marked.add(uid)
+
+    def commit(self) -> CommitResult:
+        """Delete the marked messages; the mailbox stays open for more reading."""
+        result = self._delete(frozenset(self._marked))
+        self._marked.clear()
+        return result
+
+    def close(self) -> frozenset[str]:
+        """Discard the marks without deleting anything, and return them."""
+        return self._discard_marks()
+
+
+class MemoryMailbox(_FileMailbox):
+    """
+    A mailbox held in memory, for tests and for messages that came another way.
+
+    Args:
+        messages: Unique-id to raw message, or raw messages that get the
+            unique-ids ``"0"``, ``"1"`` ... in order.
+    """
+
+    _where = "memory mailbox"
+
+    def __init__(self, messages: Mapping[str, bytes] | Iterable[bytes] = ()) -> None:
+        super().__init__()
+        if isinstance(messages, Mapping):
+            self.messages: dict[str, bytes] = dict(messages)
+        else:
+            self.messages = {str(index): data for index, data in enumerate(messages)}
+
+    def list_messages(self) -> list[MessageInfo]:
+        """Return the messages in insertion order."""
+        return [MessageInfo(uid, len(data)) for uid, data in self.messages.items()]
+
+    def _read(self, uid: str) -> bytes:
+        self._check_known(uid, self.messages)
+        return self.messages[uid]
+
+    def _delete(self, uids: frozenset[str]) -> CommitResult:
+        for uid in uids:
+            del self.messages[uid]
+        return CommitResult(deleted=uids)
+
+
+class MaildirMailbox(_FileMailbox):
+    """
+    A Maildir: messages in ``new`` and then ``cur``, each in name order.
+
+    The unique-id is the file name up to the ``:`` that starts the Maildir
+    flags, so it stays the same when another program marks a message seen.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self._where = f"Maildir {str(self.path)!r}"
+        if not all((self.path / sub).is_dir() for sub in ("cur", "new", "tmp")):
+            msg = f"{str(self.path)!r} is not a Maildir: it needs cur, new and tmp folders"
+            raise MailboxError(msg)
+
+    def _files(self) -> dict[str, Path]:
+        files: dict[str, Path] = {}
+        for sub in ("new", "cur"):
+            for entry in sorted((self.path / sub).iterdir()):
+                if entry.is_file() and not entry.name.startswith("."):
+                    files.setdefault(entry.name.split(":", 1)[0], entry)
+        return files
+
+    def list_messages(self) -> list[MessageInfo]:
+        """Return the messages, ``new`` first, each folder in name order."""
+        infos = []
+        for uid, path in self._files().items():
+            try:
+                infos.append(MessageInfo(uid, path.stat().st_size))
+            except FileNotFoundError:
+                continue  # delivered and removed by another program meanwhile
+        return infos
+
+    def _read(self, uid: str) -> bytes:
+        files = self._files()
+        self._check_known(uid, files)
+        return files[uid].read_bytes()
+
+    def _delete(self, uids: frozenset[str]) -> CommitResult:
+        files = self._files()
+        deleted, failed = set(), {}
+        for uid in uids:
+            try:
+                files[uid].unlink()
+            except (KeyError, OSError) as exc:
+                failed[uid] = f"cannot delete {uid!r}: {exc}"
+                logger.warning("%s: %s", self._where, failed[uid])
+                continue
+            deleted.add(uid)
+        return CommitResult(frozenset(deleted), failed)
+
+
+class MboxMailbox(_FileMailbox):
+    """
+    An mbox file.
+
+    The unique-id of a message is its 0-based position in the file, as in the
+    ``path#N`` names of ``bouncekit scan``.
+    """
+
+    # NOTE: positions are not stable ids: after a commit, or after another
+    # program changes the file, the same id can name another message.
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self._where = f"mbox {str(self.path)!r}"
+        if not self.path.is_file():
+            msg = f"no mbox file at {str(self.path)!r}"
+            raise MailboxError(msg)
+        self._box = stdlib_mailbox.mbox(self.path, create=False)
+
+    def _keys(self) -> dict[str, str]:
+        return {str(index): key for index, key in enumerate(self._box.keys())}
+
+    def list_messages(self) -> list[MessageInfo]:
+        """Return the messages in file order."""
+        return [
+            MessageInfo(uid, len(self._box.get_bytes(key))) for uid, key in self._keys().items()
+        ]
+
+    def _read(self, uid: str) -> bytes:
+        keys = self._keys()
+        self._check_known(uid, keys)
+        return self._box.get_bytes(keys[uid])
+
+    def _delete(self, uids: frozenset[str]) -> CommitResult:
+        keys = self._keys()
+        self._box.lock()
+        try:
+            for uid in uids:
+                self._box.remove(keys[uid])
+            self._box.flush()
+        finally:
+            self._box.unlock()
+        return CommitResult(deleted=uids)
+
+    def close(self) -> frozenset[str]:
+        """Discard the marks without deleting anything, close the file, and return the marks."""
+        lost = super().close()
+        self._box.close()
+        return lost
+
+
+def _pop3_listing(
+    sizes: Mapping[int, int], uids: Mapping[int, str], where: str
+) -> dict[str, tuple[int, int]]:
+    if not uids and sizes:
+        msg = (
+            f"{where} lists messages but no unique-ids (UIDL), so bouncekit cannot tell them apart"
+        )
+        raise MailboxError(msg)
+    return {uid: (number, sizes.get(number, 0)) for number, uid in uids.items()}
+
+
+class _Pop3Base(_Marks):
+    def __init__(self, client: Pop3Client | AsyncPop3Client, user: str) -> None:
+        super().__init__()
+        self._where = f"POP3 mailbox {user + '@' if user else ''}{client.host}"
+        self._client = client
+        self._listing: dict[str, tuple[int, int]] | None = None  # uid: (number, size)
+        self._open = True
+
+    def _known(self) -> dict[str, tuple[int, int]]:
+        if self._listing is None:
+            msg = f"call list_messages() on {self._where} first"
+            raise MailboxError(msg)
+        return self._listing
+
+    def _infos(self) -> list[MessageInfo]:
+        return [MessageInfo(uid, size) for uid, (_, size) in self._known().items()]
+
+    def _check_open(self) -> None:
+        if not self._open:
+            msg = f"{self._where} is closed; open a new session"
+            raise MailboxError(msg)
+
+    def _unmarked(self, uids: Iterable[str] | None) -> list[str]:
+        wanted = None if uids is None else set(uids)
+        return [
+            uid
+            for uid in self._known()
+            if uid not in self._marked and (wanted is None or uid in wanted)
+        ]
+
+    def _numbers(self, uids: Iterable[str]) -> dict[int, str]:
+        known = self._known()
+        return {known[uid][0]: uid for uid in uids}
+
+    def mark_deleted(self, uid: str) -> None:
+        """Mark one message for deletion; DELE is sent at :meth:`commit`, right before QUIT."""
+        self._check_open()
+        self._check_known(uid, self._known())
+        self._marked.add(uid)
+
+    def _lost(self, exc: BaseException, doing: str) -> MarksLostError:
+        self._client.close()
+        self._open = False
+        lost = frozenset(self._marked)
+        self._marked.clear()
+        message = f"{self._where}: {doing} failed ({exc}); nothing was deleted"
+        if lost:
+            message += (
+                f", and {len(lost)} marks were lost; the next poll returns those messages again"
+            )
+        logger.warning("%s", message)
+        return MarksLostError(message, lost)
+
+    def _message(
+        self, number: int, result: bytes | Pop3Error, numbers: Mapping[int, str]
+    ) -> MailboxMessage:
+        uid = numbers[number]
+        size = self._known()[uid][1]
+        if isinstance(result, Pop3Error):
+            return MailboxMessage(uid, size, error=f"cannot fetch message {uid!r}: {result}")
+        return MailboxMessage(uid, size, result)
+
+    def _commit_result(self, errors: Mapping[int, ServerError | None]) -> CommitResult:
+        numbers = self._numbers(self._marked)
+        failed = {
+            numbers[number]: str(error) for number, error in errors.items() if error is not None
+        }
+        deleted = frozenset(self._marked) - failed.keys()
+        self._marked.clear()
+        self._open = False
+        logger.debug(
+            "%s: deleted %d messages, %d rejected by the server",
+            self._where,
+            len(deleted),
+            len(failed),
+        )
+        return CommitResult(deleted, failed)
+
+
+class Pop3Mailbox(_Pop3Base):
+    """
+    A POP3 mailbox over a logged-in :class:`~bouncekit.pop3.Pop3Client`.
+
+    :meth:`commit` ends the session with QUIT; after it, or after a
+    connection failure, open a new mailbox for the next poll. Leaving a
+    ``with`` block closes the connection without QUIT unless :meth:`commit`
+    was called, so nothing is deleted.
+    """
+
+    def __init__(self, client: Pop3Client, *, user: str = "") -> None:
+        super().__init__(client, user)
+        self.client = client
+
+    @classmethod
+    def open(
+        cls,
+        host: str,
+        user: str,
+        secret: str,
+        *,
+        port: int | None = None,
+        security: Security = "tls",
+        auth: AuthMethod = "user",
+        ssl_context: ssl.SSLContext | None = None,
+        timeout: float | None = 30.0,
+        allow_plaintext_auth: bool = False,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+    ) -> Pop3Mailbox:
+        """
+        Connect, log in and return the mailbox.
+
+        Args:
+            secret: The password, or the OAuth 2.0 access token for ``auth="xoauth2"``.
+            auth: ``"user"`` (USER/PASS), ``"plain"`` (AUTH PLAIN),
+                ``"xoauth2"`` (AUTH XOAUTH2) or ``"apop"``.
+
+        The other arguments are those of :meth:`Pop3Client.connect`.
+        """
+        client = Pop3Client.connect(
+            host,
+            port,
+            security=security,
+            ssl_context=ssl_context,
+            timeout=timeout,
+            allow_plaintext_auth=allow_plaintext_auth,
+            max_message_size=max_message_size,
+        )
+        try:
+            _login = {
+                "user": client.login,
+                "plain": client.auth_plain,
+                "xoauth2": client.auth_xoauth2,
+                "apop": client.apop,
+            }[auth]
+            _login(user, secret)
+        except BaseException:
+            client.close()
+            raise
+        return cls(client, user=user)
+
+    def __enter__(self) -> Pop3Mailbox:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._open:
+            self.client.close()
+            self._open = False
+            self._discard_marks(exc)
+
+    def list_messages(self) -> list[MessageInfo]:
+        """Return the messages with their unique-ids (UIDL) and sizes (LIST)."""
+        self._check_open()
+        try:
+            uids = self.client.uidl()
+            sizes = self.client.list() if uids else {}
+        except ServerError as exc:
+            raise MailboxError(f"{self._where} cannot list its messages: {exc}") from exc
+        except _FATAL as exc:
+            raise self._lost(exc, "listing the messages") from exc
+        self._listing = _pop3_listing(sizes, uids, self._where)
+        return self._infos()
+
+    def fetch(self, uid: str, *, headers_only: bool = False) -> bytes:
+        """Return one message, or only its header block (``TOP n 0``)."""
+        self._check_open()
+        if self._listing is None:
+            self.list_messages()
+        self._check_known(uid, self._known())
+        number = self._known()[uid][0]
+        try:
+            return self.client.top(number) if headers_only else self.client.retr(number)
+        except _FATAL as exc:
+            raise self._lost(exc, f"fetching {uid!r}") from exc
+
+    def iter_messages(
+        self, *, headers_only: bool = False, uids: Iterable[str] | None = None
+    ) -> Iterator[MailboxMessage]:
+        """
+        Yield every message not marked, fetched with pipelined RETR (or ``TOP n 0``).
+
+        Raises:
+            MarksLostError: The connection failed; nothing was deleted.
+        """
+        self._check_open()
+        if self._listing is None:
+            self.list_messages()
+        numbers = self._numbers(self._unmarked(uids))
+        failed = 0
+        try:
+            for number, result in self.client.fetch_many(numbers, headers_only=headers_only):
+                message = self._message(number, result, numbers)
+                failed += message.error is not None
+                yield message
+        except _FATAL as exc:
+            raise self._lost(exc, "fetching the messages") from exc
+        logger.debug("%s: fetched %d messages, %d failed", self._where, len(numbers), failed)
+
+    def commit(self) -> CommitResult:
+        """
+        Send DELE for each marked message, then QUIT, so the server deletes them.
+
+        Raises:
+            MarksLostError: The connection failed before the response to QUIT; the
+                server deletes nothing then (RFC 1939 section 6).
+        """
+        self._check_open()
+        try:
+            errors = (
+                self.client.delete_many(sorted(self._numbers(self._marked))) if self._marked else {}
+            )
+            self.client.quit()
+        except (*_FATAL, ServerError) as exc:
+            self.client.close()
+            raise self._lost(exc, "committing the deletions") from exc
+        return self._commit_result(errors)
+
+    def close(self) -> frozenset[str]:
+        """Close the connection without QUIT, so nothing is deleted; return the marks discarded."""
+        if self._open:
+            self.client.close()
+            self._open = False
+        return self._discard_marks()
+
+
+class AsyncPop3Mailbox(_Pop3Base):
+    """The asyncio twin of :class:`Pop3Mailbox`, over an asyncio POP3 client."""
+
+    def __init__(self, client: AsyncPop3Client, *, user: str = "") -> None:
+        super().__init__(client, user)
+        self.client = client
+
+    @classmethod
+    async def open(
+        cls,
+        host: str,
+        user: str,
+        secret: str,
+        *,
+        port: int | None = None,
+        security: Security = "tls",
+        auth: AuthMethod = "user",
+        ssl_context: ssl.SSLContext | None = None,
+        timeout: float | None = 30.0,
+        allow_plaintext_auth: bool = False,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+    ) -> AsyncPop3Mailbox:
+        """Connect, log in and return the mailbox, as :meth:`Pop3Mailbox.open` does."""
+        client = await AsyncPop3Client.connect(
+            host,
+            port,
+            security=security,
+            ssl_context=ssl_context,
+            timeout=timeout,
+            allow_plaintext_auth=allow_plaintext_auth,
+            max_message_size=max_message_size,
+        )
+        try:
+            _login = {
+                "user": client.login,
+                "plain": client.auth_plain,
+                "xoauth2": client.auth_xoauth2,
+                "apop": client.apop,
+            }[auth]
+            await _login(user, secret)
+        except BaseException:
+            client.close()
+            raise
+        return cls(client, user=user)
+
+    async def __aenter__(self) -> AsyncPop3Mailbox:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._open:
+            self.client.close()
+            self._open = False
+            self._discard_marks(exc)
+
+    async def list_messages(self) -> list[MessageInfo]:
+        """Return the messages with their unique-ids (UIDL) and sizes (LIST)."""
+        self._check_open()
+        try:
+            uids = await self.client.uidl()
+            sizes = await self.client.list() if uids else {}
+        except ServerError as exc:
+            raise MailboxError(f"{self._where} cannot list its messages: {exc}") from exc
+        except _FATAL as exc:
+            raise self._lost(exc, "listing the messages") from exc
+        self._listing = _pop3_listing(sizes, uids, self._where)
+        return self._infos()
+
+    async def fetch(self, uid: str, *, headers_only: bool = False) -> bytes:
+        """Return one message, or only its header block (``TOP n 0``)."""
+        self._check_open()
+        if self._listing is None:
+            await self.list_messages()
+        self._check_known(uid, self._known())
+        number = self._known()[uid][0]
+        try:
+            return await (self.client.top(number) if headers_only else self.client.retr(number))
+        except _FATAL as exc:
+            raise self._lost(exc, f"fetching {uid!r}") from exc
+
+    async def iter_messages(
+        self, *, headers_only: bool = False, uids: Iterable[str] | None = None
+    ) -> AsyncIterator[MailboxMessage]:
+        """Yield every message not marked, as :meth:`Pop3Mailbox.iter_messages` does."""
+        self._check_open()
+        if self._listing is None:
+            await self.list_messages()
+        numbers = self._numbers(self._unmarked(uids))
+        failed = 0
+        try:
+            async for number, result in self.client.fetch_many(numbers, headers_only=headers_only):
+                message = self._message(number, result, numbers)
+                failed += message.error is not None
+                yield message
+        except _FATAL as exc:
+            raise self._lost(exc, "fetching the messages") from exc
+        logger.debug("%s: fetched %d messages, %d failed", self._where, len(numbers), failed)
+
+    async def commit(self) -> CommitResult:
+        """Send DELE for each marked message, then QUIT, as :meth:`Pop3Mailbox.commit` does."""
+        self._check_open()
+        try:
+            errors = (
+                await self.client.delete_many(sorted(self._numbers(self._marked)))
+                if self._marked
+                else {}
+            )
+            await self.client.quit()
+        except (*_FATAL, ServerError) as exc:
+            self.client.close()
+            raise self._lost(exc, "committing the deletions") from exc
+        return self._commit_result(errors)
+
+    def close(self) -> frozenset[str]:
+        """Close the connection without QUIT, so nothing is deleted; return the marks discarded."""
+        if self._open:
+            self.client.close()
+            self._open = False
+        return self._discard_marks()

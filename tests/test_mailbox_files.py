@@ -1,0 +1,134 @@
+"""The Maildir, mbox and in-memory mailboxes: same contract as POP3."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from bouncekit import parse
+from bouncekit.mailbox import (
+    Mailbox,
+    MailboxError,
+    MaildirMailbox,
+    MboxMailbox,
+    MemoryMailbox,
+)
+from synthetic_bounces import make_bounce, original_message_id
+
+
+def make_maildir(root: Path, count: int) -> Path:
+    for sub in ("cur", "new", "tmp"):
+        (root / sub).mkdir(parents=True)
+    for n in range(1, count + 1):
+        folder = "new" if n % 2 else "cur"
+        suffix = ":2,S" if folder == "cur" else ""
+        (root / folder / f"1700000000.M{n}.host{suffix}").write_bytes(make_bounce(n))
+    return root
+
+
+def make_mbox(path: Path, count: int) -> Path:
+    with path.open("wb") as out:
+        for n in range(1, count + 1):
+            out.write(b"From MAILER-DAEMON Fri Dec  4 10:00:00 2026\n")
+            out.write(make_bounce(n).replace(b"\r\n", b"\n") + b"\n")
+    return path
+
+
+def test_memory_satisfies_protocol() -> None:
+    assert isinstance(MemoryMailbox(), Mailbox)
+
+
+def test_maildir_ids_drop_flags(tmp_path: Path) -> None:
+    box = MaildirMailbox(make_maildir(tmp_path / "bounces", 3))
+    uids = [info.uid for info in box.list_messages()]
+    assert uids == ["1700000000.M1.host", "1700000000.M3.host", "1700000000.M2.host"]
+
+
+def test_maildir_commit_deletes_marked(tmp_path: Path) -> None:
+    box = MaildirMailbox(make_maildir(tmp_path / "bounces", 3))
+    box.mark_deleted("1700000000.M2.host")
+    result = box.commit()
+    assert result.deleted == {"1700000000.M2.host"}
+    assert [info.uid for info in box.list_messages()] == [
+        "1700000000.M1.host",
+        "1700000000.M3.host",
+    ]
+
+
+def test_maildir_exception_keeps_mail(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    maildir = make_maildir(tmp_path / "bounces", 3)
+
+    def fail_after_marking() -> None:
+        with MaildirMailbox(maildir) as box:
+            for item in box.iter_messages():
+                box.mark_deleted(item.uid)
+            raise OSError("the database is down")
+
+    with caplog.at_level(logging.WARNING), pytest.raises(OSError, match="database") as caught:
+        fail_after_marking()
+    assert len(MaildirMailbox(maildir).list_messages()) == 3
+    assert "3 marks lost" in caught.value.__notes__[0]
+    assert "3 marks lost" in caplog.text
+
+
+def test_maildir_vanished_file_reported(tmp_path: Path) -> None:
+    maildir = make_maildir(tmp_path / "bounces", 3)
+    items = MaildirMailbox(maildir).iter_messages()
+    first = next(items)
+    # Another program removes a listed message while the loop runs.
+    (maildir / "cur" / "1700000000.M2.host:2,S").unlink()
+    rest = list(items)
+    assert first.data == make_bounce(1)
+    assert [item.uid for item in rest] == ["1700000000.M3.host", "1700000000.M2.host"]
+    assert rest[0].data == make_bounce(3)
+    assert rest[1].data is None
+    assert "no message with unique-id '1700000000.M2.host'" in (rest[1].error or "")
+
+
+def test_maildir_headers_only(tmp_path: Path) -> None:
+    box = MaildirMailbox(make_maildir(tmp_path / "bounces", 1))
+    head = box.fetch("1700000000.M1.host", headers_only=True)
+    assert head.endswith(b"\r\n\r\n")
+    assert b"Final-Recipient" not in head
+
+
+def test_not_a_maildir(tmp_path: Path) -> None:
+    with pytest.raises(MailboxError, match="not a Maildir"):
+        MaildirMailbox(tmp_path)
+
+
+def test_mbox_read_and_delete(tmp_path: Path) -> None:
+    path = make_mbox(tmp_path / "bounces.mbox", 3)
+    box = MboxMailbox(path)
+    ids = [parse(item.data or b"").original_message_id for item in box.iter_messages()]
+    box.mark_deleted("0")
+    box.commit()
+    box.close()
+    remaining = [
+        parse(item.data or b"").original_message_id for item in MboxMailbox(path).iter_messages()
+    ]
+    assert ids == [original_message_id(n) for n in (1, 2, 3)]
+    assert remaining == [original_message_id(n) for n in (2, 3)]
+
+
+def test_memory_mark_unknown_id() -> None:
+    box = MemoryMailbox([b"Subject: one\r\n\r\n"])
+    with pytest.raises(MailboxError, match="no message with unique-id 'nine'"):
+        box.mark_deleted("nine")
+
+
+def test_memory_close_returns_marks() -> None:
+    box = MemoryMailbox({"a": b"Subject: a\r\n\r\n", "b": b"Subject: b\r\n\r\n"})
+    box.mark_deleted("b")
+    lost = box.close()
+    assert lost == {"b"}
+    assert list(box.messages) == ["a", "b"]
+
+
+def test_memory_iteration_skips_marked() -> None:
+    box = MemoryMailbox({"a": b"A", "b": b"B", "c": b"C"})
+    box.mark_deleted("b")
+    assert [item.uid for item in box.iter_messages()] == ["a", "c"]
+    assert [item.uid for item in box.iter_messages(uids=["c"])] == ["c"]
