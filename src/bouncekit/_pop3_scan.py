@@ -166,8 +166,10 @@ def _scan_mailbox(
     written: set[str] = set()
     try:
         with box:
-            listed = {info.uid for info in box.list_messages()}
-            todo = [uid for uid in listed if uid not in seen]
+            infos = box.list_messages()
+            listed = {info.uid for info in infos}
+            # Server order, so the records come in the order the mailbox holds them.
+            todo = [info.uid for info in infos if info.uid not in seen]
             for message in box.iter_messages(uids=todo):
                 source = f"pop3://{host}/{message.uid}"
                 if message.data is None:
