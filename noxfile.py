@@ -58,6 +58,7 @@ def bench(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     session.run("python", "benchmarks/bench_parse.py", *session.posargs)
     session.run("python", "benchmarks/bench_classify.py", *session.posargs)
+    session.run("python", "benchmarks/bench_correlate.py", *session.posargs)
 
 
 @nox.session(name="bench_pop3", python="3.11")

@@ -16,6 +16,8 @@ from bouncekit._pop3_scan import Pop3Options, is_pop3_url, pop3_records
 from bouncekit._rules import RuleError
 from bouncekit._ruleset import RuleSet
 from bouncekit._scan import iter_messages, scan_item
+from bouncekit._scan_correlate import Correlate, add_correlation_arguments, correlation_from_args
+from bouncekit.exceptions import CorrelationError, StoreError
 
 __all__ = ["main"]
 
@@ -63,6 +65,7 @@ def _build_parser() -> argparse.ArgumentParser:
     add_rules_option(scan)
     _add_pop3_options(scan)
     add_rule_commands(commands)
+    add_correlation_arguments(scan)
     return parser
 
 
@@ -91,7 +94,10 @@ def _add_pop3_options(scan: argparse.ArgumentParser) -> None:
 
 
 def _records(
-    paths: Iterable[str], rules: RuleSet, args: argparse.Namespace | None = None
+    paths: Iterable[str],
+    args: argparse.Namespace | None = None,
+    correlate: Correlate | None = None,
+    rules: RuleSet | None = None,
 ) -> Iterable[dict[str, Any]]:
     for path in paths:
         if is_pop3_url(path) and args is not None:
@@ -100,12 +106,17 @@ def _records(
                 delete=args.delete,
                 keep_seen=args.keep_seen,
                 ca_file=args.ca_file,
+                correlate=correlate,
                 rules=rules,
             )
-            yield from pop3_records(path, options, sys.stdout.flush)
+            for record in pop3_records(path, options, sys.stdout.flush):
+                if correlate is not None:
+                    # A mailbox that cannot be opened still gets the key on its error record.
+                    record.setdefault("correlation", None)
+                yield record
             continue
         for item in iter_messages(path):
-            yield scan_item(item, rules)
+            yield scan_item(item, correlate, rules)
 
 
 def _write_jsonl(records: Iterable[dict[str, Any]], out: TextIO) -> int:
@@ -179,10 +190,11 @@ def _scan(args: argparse.Namespace) -> int:
     writer = {"jsonl": _write_jsonl, "csv": _write_csv, "table": _write_table}[output_format]
     try:
         rules = load_rule_set(args.rules)
-    except RuleError as exc:
+        correlate = correlation_from_args(args)
+    except (RuleError, CorrelationError, StoreError) as exc:
         print(f"bouncekit: {exc}", file=sys.stderr)
         return 2
-    errors = writer(_records(args.paths, rules, args), sys.stdout)
+    errors = writer(_records(args.paths, args, correlate, rules), sys.stdout)
     if errors:
         print(
             f"bouncekit: {errors} message(s) could not be read; see the error field",

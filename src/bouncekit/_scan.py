@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import mailbox
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -169,8 +169,23 @@ def error_record(source: str, error: str) -> dict[str, Any]:
     }
 
 
-def scan_item(item: ScanItem, rules: RuleSet | None = None) -> dict[str, Any]:
-    """Parse one item, classify it with *rules*, and return its record."""
+def scan_item(
+    item: ScanItem,
+    correlate: Callable[[Bounce], dict[str, Any]] | None = None,
+    rules: RuleSet | None = None,
+) -> dict[str, Any]:
+    """
+    Parse one item, classify it with *rules*, and return its record.
+
+    The record gets ``correlation`` when *correlate* is given.
+    """
     if item.data is None:
-        return error_record(item.source, item.error or "unreadable")
-    return bounce_record(item.source, parse(item.data), rules)
+        record = error_record(item.source, item.error or "unreadable")
+        if correlate is not None:
+            record["correlation"] = None
+        return record
+    bounce = parse(item.data)
+    record = bounce_record(item.source, bounce, rules)
+    if correlate is not None:
+        record["correlation"] = correlate(bounce)
+    return record
