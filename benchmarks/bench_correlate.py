@@ -21,7 +21,6 @@ second figure, which a busy machine disturbs least.
 from __future__ import annotations
 
 import argparse
-import importlib
 import random
 import sys
 import tempfile
@@ -33,27 +32,15 @@ from typing import Any
 import bouncekit
 from bouncekit._scan import iter_messages
 from bouncekit.correlate import SQLiteCorrelator, correlate
+from bouncekit.rules import RuleSet
 
 _CHUNK = 50
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "emails"
 
 
 def _classifier() -> tuple[str, Callable[[bouncekit.Bounce], object]]:
-    """Return the rules engine's classification when the package has one, else the verdict."""
-    try:
-        rules = importlib.import_module("bouncekit.rules")
-    except ImportError:
-        from bouncekit._verdict import status_verdict  # noqa: PLC0415
-
-        def verdicts(bounce: bouncekit.Bounce) -> object:
-            return [status_verdict(bounce, recipient) for recipient in bounce.recipients]
-
-        return "bouncekit._verdict.status_verdict", verdicts
-    # NOTE: the rules engine's API is assumed here: RuleSet.default().classify(bounce),
-    # or a module-level classify(bounce).
-    if hasattr(rules, "RuleSet"):
-        return "bouncekit.rules.RuleSet.default().classify", rules.RuleSet.default().classify
-    return "bouncekit.rules.classify", rules.classify
+    """Return the name and function of the classification step."""
+    return "bouncekit.rules.RuleSet.default().classify", RuleSet.default().classify
 
 
 def _read_corpus(path: Path) -> list[bytes]:
