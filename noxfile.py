@@ -57,6 +57,8 @@ def bench(session: nox.Session) -> None:
     """Run the benchmarks and print their ratios."""
     session.install("-e", ".[test]")
     session.run("python", "benchmarks/bench_parse.py", *session.posargs)
+    session.run("python", "benchmarks/bench_classify.py", *session.posargs)
+    session.run("python", "benchmarks/bench_correlate.py", *session.posargs)
 
 
 @nox.session(name="bench_pop3", python="3.11")

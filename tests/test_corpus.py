@@ -38,6 +38,8 @@ FLOORS_DSN = {
     "status_pct": 95.0,
     "address_pct": 99.0,
     "message_id_pct": 94.0,
+    "reason_pct": 86.0,
+    "hard_pct": 91.0,
 }
 
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from bouncekit import BounceType, Reason, parse
-from bouncekit._verdict import status_verdict
 from bouncekit.mailbox import Pop3Mailbox
 from bouncekit.pop3 import Pop3Client
+from bouncekit.rules import RuleSet
 from fake_pop3 import FakePop3Server, err, multi_line, ok, transcript_answers
 
 SHARED_CASES = Path(__file__).resolve().parents[2] / "shared" / "cases"
@@ -85,7 +85,8 @@ def check_hard_user_unknown(data: bytes, address: str, message_id: str) -> None:
     assert recipient.address == address
     assert str(recipient.status) == "5.1.1"
     assert bounce.original_message_id == message_id
-    assert status_verdict(bounce, recipient) == (BounceType.HARD, Reason.USER_UNKNOWN)
+    verdict = RuleSet.default().classify_recipient(bounce, recipient)
+    assert (verdict.bounce_type, verdict.reason) == (BounceType.HARD, Reason.USER_UNKNOWN)
 
 
 def test_bare_status_lines_poll() -> None:
@@ -177,7 +178,7 @@ def test_shared_transcript_replay(case: str) -> None:
         bounce = parse(item.data)
         assert bounce.original_message_id == want["original_message_id"]
         got = [
-            (r.address, str(r.status), status_verdict(bounce, r)[1].value)
+            (r.address, str(r.status), RuleSet.default().classify_recipient(bounce, r).reason.value)
             for r in bounce.recipients
         ]
         assert got == [(r["address"], r["status"], r["reason"]) for r in want["recipients"]]

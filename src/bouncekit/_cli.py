@@ -11,8 +11,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bouncekit import __version__
+from bouncekit._cli_rules import add_rule_commands, add_rules_option, load_rule_set
 from bouncekit._pop3_scan import Pop3Options, is_pop3_url, pop3_records
+from bouncekit._rules import RuleError
+from bouncekit._ruleset import RuleSet
 from bouncekit._scan import iter_messages, scan_item
+from bouncekit._scan_correlate import Correlate, add_correlation_arguments, correlation_from_args
+from bouncekit.exceptions import CorrelationError, StoreError
 
 __all__ = ["main"]
 
@@ -57,7 +62,10 @@ def _build_parser() -> argparse.ArgumentParser:
         default=None,
         help="output format (default: table on a terminal, jsonl otherwise)",
     )
+    add_rules_option(scan)
     _add_pop3_options(scan)
+    add_rule_commands(commands)
+    add_correlation_arguments(scan)
     return parser
 
 
@@ -86,7 +94,10 @@ def _add_pop3_options(scan: argparse.ArgumentParser) -> None:
 
 
 def _records(
-    paths: Iterable[str], args: argparse.Namespace | None = None
+    paths: Iterable[str],
+    args: argparse.Namespace | None = None,
+    correlate: Correlate | None = None,
+    rules: RuleSet | None = None,
 ) -> Iterable[dict[str, Any]]:
     for path in paths:
         if is_pop3_url(path) and args is not None:
@@ -95,11 +106,17 @@ def _records(
                 delete=args.delete,
                 keep_seen=args.keep_seen,
                 ca_file=args.ca_file,
+                correlate=correlate,
+                rules=rules,
             )
-            yield from pop3_records(path, options, sys.stdout.flush)
+            for record in pop3_records(path, options, sys.stdout.flush):
+                if correlate is not None:
+                    # A mailbox that cannot be opened still gets the key on its error record.
+                    record.setdefault("correlation", None)
+                yield record
             continue
         for item in iter_messages(path):
-            yield scan_item(item)
+            yield scan_item(item, correlate, rules)
 
 
 def _write_jsonl(records: Iterable[dict[str, Any]], out: TextIO) -> int:
@@ -115,7 +132,7 @@ def _csv_rows(record: dict[str, Any]) -> Iterable[dict[str, Any]]:
         key: record.get(key) for key in ("source", "kind", "format", "original_message_id", "error")
     }
     if not record["recipients"]:
-        yield base
+        yield {**base, **(record.get("verdict") or {})}
     for recipient in record["recipients"]:
         yield {**base, **{key: recipient.get(key) for key in _CSV_COLUMNS if key in recipient}}
 
@@ -149,7 +166,7 @@ def _write_table(records: Iterable[dict[str, Any]], out: TextIO) -> int:
     out.write("  ".join(name.ljust(width) for name, width in layout).rstrip() + "\n")
     for record in records:
         errors += record["error"] is not None
-        rows = record["recipients"] or [{}]
+        rows = record["recipients"] or [record.get("verdict") or {}]
         for recipient in rows:
             cells = (
                 record["source"],
@@ -171,7 +188,13 @@ def _write_table(records: Iterable[dict[str, Any]], out: TextIO) -> int:
 def _scan(args: argparse.Namespace) -> int:
     output_format = args.format or ("table" if sys.stdout.isatty() else "jsonl")
     writer = {"jsonl": _write_jsonl, "csv": _write_csv, "table": _write_table}[output_format]
-    errors = writer(_records(args.paths, args), sys.stdout)
+    try:
+        rules = load_rule_set(args.rules)
+        correlate = correlation_from_args(args)
+    except (RuleError, CorrelationError, StoreError) as exc:
+        print(f"bouncekit: {exc}", file=sys.stderr)
+        return 2
+    errors = writer(_records(args.paths, args, correlate, rules), sys.stdout)
     if errors:
         print(
             f"bouncekit: {errors} message(s) could not be read; see the error field",
@@ -185,7 +208,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with *argv* and return the exit status."""
     args = _build_parser().parse_args(argv)
     try:
-        return _scan(args)
+        if args.command == "scan":
+            return _scan(args)
+        return int(args.handler(args))
     except BrokenPipeError:
         return 0
     except KeyboardInterrupt:

@@ -15,6 +15,7 @@ from bouncekit._text import normalize_newlines, part_text, strip_comments, unfol
 
 __all__ = [
     "RETURNED_TYPES",
+    "find_message_ids",
     "headers_of",
     "iter_parts",
     "normalize_message_id",
@@ -29,7 +30,8 @@ RETURNED_TYPES = frozenset(
     {"message/rfc822", "message/global", "text/rfc822-headers", "message/global-headers"}
 )
 
-_MSGID = re.compile(r"<\s*([^<>\s]+?)\s*>")
+_MSGID = re.compile(r"<([^<>]*)>")
+_WHITESPACE = re.compile(r"\s+")
 
 
 def read_message(raw: bytes | str | Message) -> Message:
@@ -86,20 +88,38 @@ def parse_header_text(text: str) -> Headers:
     return headers_of(parsed)
 
 
-def normalize_message_id(value: str | None) -> str | None:
+def find_message_ids(value: str | None) -> list[str]:
     """
-    Return a ``Message-ID`` value as ``<id>``, or ``None`` when it is empty.
+    Return every ``msg-id`` in a header *value* as ``<id>``, in order, without repeats.
 
-    Folding, comments and white space around or inside the brackets go away.
-    A value without brackets is bracketed.
+    This reads ``Message-ID``, ``In-Reply-To`` and ``References`` alike
+    (RFC 5322 section 3.6.4). Folding, comments and white space around or
+    inside the angle brackets are removed, white space inside a quoted local
+    part excepted. A value without angle brackets that is a single word is
+    taken as one id, bracketed, because some mail servers drop the brackets.
+    The id is otherwise kept as written: case is significant.
     """
     if not value:
-        return None
-    text = unfold(value)
-    found = _MSGID.search(text)
-    if found:
-        return f"<{found[1]}>"
-    bare = strip_comments(text).strip()
-    if not bare or " " in bare:
-        return None
-    return f"<{bare}>"
+        return []
+    text = strip_comments(unfold(value))
+    found: dict[str, None] = {}
+    for match in _MSGID.finditer(text):
+        inner = match[1] if '"' in match[1] else _WHITESPACE.sub("", match[1])
+        if inner:
+            found.setdefault(f"<{inner}>", None)
+    if not found and "<" not in text and ">" not in text:
+        words = text.split()
+        if len(words) == 1:
+            found[f"<{words[0]}>"] = None
+    return list(found)
+
+
+def normalize_message_id(value: str | None) -> str | None:
+    """
+    Return a ``Message-ID`` value as ``<id>``, or ``None`` when it contains no id.
+
+    Folding, comments and white space around or inside the brackets go away,
+    as :func:`find_message_ids` describes. A value without brackets is bracketed.
+    """
+    ids = find_message_ids(value)
+    return ids[0] if ids else None

@@ -22,9 +22,10 @@ from urllib.parse import unquote, urlsplit
 import attrs
 
 from bouncekit._mailbox import Pop3Mailbox
-from bouncekit._parse import parse
+from bouncekit._model import Bounce
 from bouncekit._pop3_client import Security
-from bouncekit._scan import bounce_record, error_record
+from bouncekit._ruleset import RuleSet
+from bouncekit._scan import ScanItem, error_record, scan_item
 from bouncekit.exceptions import BounceKitError
 
 __all__ = ["PASSWORD_VARIABLE", "Pop3Options", "is_pop3_url", "pop3_records"]
@@ -53,6 +54,8 @@ class Pop3Options:
             reported twice.
         ca_file: A PEM file of certificates to trust instead of the system's.
         timeout: Seconds to wait for the server.
+        correlate: Adds the ``correlation`` object to each record, when given.
+        rules: The rules that classify each recipient, the defaults when ``None``.
     """
 
     starttls: bool = False
@@ -60,6 +63,8 @@ class Pop3Options:
     keep_seen: Path | None = None
     ca_file: Path | None = None
     timeout: float = 60.0
+    correlate: Callable[[Bounce], dict[str, Any]] | None = None
+    rules: RuleSet | None = None
 
 
 @attrs.frozen
@@ -171,9 +176,12 @@ def _scan_mailbox(
             for message in box.iter_messages(uids=todo):
                 source = f"pop3://{host}/{message.uid}"
                 if message.data is None:
-                    yield error_record(source, message.error or "cannot fetch the message")
+                    error = message.error or "cannot fetch the message"
+                    yield scan_item(ScanItem(source, error=error), options.correlate)
                 else:
-                    yield bounce_record(source, parse(message.data))
+                    yield scan_item(
+                        ScanItem(source, message.data), options.correlate, options.rules
+                    )
                 # The generator resumes here only after the record was written.
                 written.add(message.uid)
                 if options.delete and message.data is not None:

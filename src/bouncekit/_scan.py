@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import mailbox
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ import attrs
 
 from bouncekit._model import Bounce
 from bouncekit._parse import parse
-from bouncekit._verdict import status_verdict
+from bouncekit._ruleset import RuleSet
 
 __all__ = ["ScanItem", "bounce_record", "error_record", "iter_messages"]
 
@@ -107,11 +107,19 @@ def iter_messages(path: str | os.PathLike[str]) -> Iterator[ScanItem]:
                 yield from _read_file(here / name)
 
 
-def bounce_record(source: str, bounce: Bounce) -> dict[str, Any]:
-    """Return the JSON Lines record of ``bouncekit scan`` for one parsed message."""
+def bounce_record(source: str, bounce: Bounce, rules: RuleSet | None = None) -> dict[str, Any]:
+    """
+    Return the JSON Lines record of ``bouncekit scan`` for one parsed message.
+
+    Each recipient is classified with *rules* (by default :meth:`RuleSet.default`).
+    A message without recipients, such as an auto-reply, gets a ``verdict`` on the
+    message as a whole instead; with recipients, ``verdict`` is ``None``.
+    """
+    if rules is None:
+        rules = RuleSet.default()
     recipients = []
     for recipient in bounce.recipients:
-        bounce_type, reason = status_verdict(bounce, recipient)
+        classification = rules.classify_recipient(bounce, recipient)
         recipients.append(
             {
                 "address": recipient.address,
@@ -120,11 +128,19 @@ def bounce_record(source: str, bounce: Bounce) -> dict[str, Any]:
                 "reply_code": recipient.reply_code,
                 "diagnostic": recipient.diagnostic,
                 "remote_mta": recipient.remote_mta,
-                "bounce_type": bounce_type.value,
-                "reason": reason.value,
-                "rule": "status-code",
+                "bounce_type": classification.bounce_type.value,
+                "reason": classification.reason.value,
+                "rule": classification.rule,
             }
         )
+    verdict: dict[str, str] | None = None
+    if not recipients:
+        message = rules.classify_message(bounce)
+        verdict = {
+            "bounce_type": message.bounce_type.value,
+            "reason": message.reason.value,
+            "rule": message.rule,
+        }
     return {
         "source": source,
         "kind": bounce.kind.value,
@@ -132,6 +148,7 @@ def bounce_record(source: str, bounce: Bounce) -> dict[str, Any]:
         "original_message_id": bounce.original_message_id,
         "feedback_type": bounce.feedback_type,
         "recipients": recipients,
+        "verdict": verdict,
         "defects": [str(defect) for defect in bounce.defects],
         "error": None,
     }
@@ -146,13 +163,29 @@ def error_record(source: str, error: str) -> dict[str, Any]:
         "original_message_id": None,
         "feedback_type": None,
         "recipients": [],
+        "verdict": None,
         "defects": [],
         "error": error,
     }
 
 
-def scan_item(item: ScanItem) -> dict[str, Any]:
-    """Parse one item and return its record."""
+def scan_item(
+    item: ScanItem,
+    correlate: Callable[[Bounce], dict[str, Any]] | None = None,
+    rules: RuleSet | None = None,
+) -> dict[str, Any]:
+    """
+    Parse one item, classify it with *rules*, and return its record.
+
+    The record gets ``correlation`` when *correlate* is given.
+    """
     if item.data is None:
-        return error_record(item.source, item.error or "unreadable")
-    return bounce_record(item.source, parse(item.data))
+        record = error_record(item.source, item.error or "unreadable")
+        if correlate is not None:
+            record["correlation"] = None
+        return record
+    bounce = parse(item.data)
+    record = bounce_record(item.source, bounce, rules)
+    if correlate is not None:
+        record["correlation"] = correlate(bounce)
+    return record

@@ -8,8 +8,11 @@ malformed input: what is wrong becomes a :class:`~bouncekit.Defect` on the resul
 from __future__ import annotations
 
 __all__ = [
+    "AlteredIdError",
     "AuthenticationError",
     "BounceKitError",
+    "CorrelationError",
+    "ForgedIdError",
     "LocalProtocolError",
     "LoginDelayError",
     "MailboxError",
@@ -21,7 +24,10 @@ __all__ = [
     "Pop3TimeoutError",
     "RemoteProtocolError",
     "ServerError",
+    "SignedIdError",
+    "StoreError",
     "TlsError",
+    "UnsignedIdError",
 ]
 
 
@@ -116,3 +122,36 @@ class MarksLostError(MailboxError):
     def __init__(self, message: str, lost_marks: frozenset[str] = frozenset()) -> None:
         super().__init__(message)
         self.lost_marks = lost_marks
+
+
+class CorrelationError(BounceKitError, ValueError):
+    """A key, domain, identifier or record that correlation cannot use."""
+
+
+class SignedIdError(CorrelationError):
+    """
+    A Message-ID that did not decode as a valid signed id.
+
+    Attributes:
+        message_id: The id as given to the decoder.
+    """
+
+    def __init__(self, message: str, message_id: str) -> None:
+        super().__init__(message)
+        self.message_id = message_id
+
+
+class UnsignedIdError(SignedIdError):
+    """The Message-ID does not have the form of a signed id: another sender made it."""
+
+
+class ForgedIdError(SignedIdError):
+    """The Message-ID is well-formed but its signature matches none of the keys."""
+
+
+class AlteredIdError(SignedIdError):
+    """The Message-ID has the signed form but was damaged, for example truncated."""
+
+
+class StoreError(BounceKitError):
+    """A correlation store could not read or write its database."""

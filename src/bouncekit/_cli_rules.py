@@ -1,0 +1,124 @@
+"""The ``bouncekit explain`` and ``bouncekit rules check`` commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from bouncekit._model import Bounce
+from bouncekit._parse import parse
+from bouncekit._rules import Classification, RuleError
+from bouncekit._ruleset import RuleSet, check_rules, load_rules
+
+__all__ = ["add_rule_commands", "load_rule_set"]
+
+
+def add_rule_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``explain`` and ``rules check`` to the sub-commands of the ``bouncekit`` parser."""
+    explain = commands.add_parser(
+        "explain",
+        help="show which rule classified each recipient of a message, and why",
+        description=(
+            "Parse MESSAGE and print, per recipient, the verdict, the rule that decided "
+            "and the evidence it matched."
+        ),
+    )
+    explain.add_argument("message", metavar="MESSAGE", help="a file holding one message")
+    add_rules_option(explain)
+    explain.set_defaults(handler=_explain)
+
+    rules = commands.add_parser("rules", help="work with rule files")
+    rules_commands = rules.add_subparsers(dest="rules_command", required=True, metavar="COMMAND")
+    check = rules_commands.add_parser(
+        "check",
+        help="check a rule file and list its errors",
+        description="Check FILE and print every error. The exit status is 1 when there is one.",
+    )
+    check.add_argument("file", metavar="FILE", help="a TOML rule file")
+    check.set_defaults(handler=_check)
+
+
+def add_rules_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--rules FILE`` to *parser*."""
+    parser.add_argument(
+        "--rules",
+        metavar="FILE",
+        default=None,
+        help=(
+            "a TOML rule file to use with the default rules; "
+            "its rules replace default rules of the same id"
+        ),
+    )
+
+
+def load_rule_set(path: str | None) -> RuleSet:
+    """
+    Return the default rules, plus the rules of *path* when given.
+
+    Raises:
+        RuleError: *path* cannot be read or contains an invalid rule.
+    """
+    if path is None:
+        return RuleSet.default()
+    return RuleSet.from_toml(Path(path))
+
+
+def _explain(args: argparse.Namespace) -> int:
+    try:
+        rules = load_rule_set(args.rules)
+    except RuleError as exc:
+        print(f"bouncekit: {exc}", file=sys.stderr)
+        return 2
+    try:
+        data = Path(args.message).read_bytes()
+    except OSError as exc:
+        print(f"bouncekit: cannot read {args.message!r}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    bounce = parse(data)
+    write_explanation(args.message, bounce, rules, sys.stdout)
+    return 0
+
+
+def write_explanation(source: str, bounce: Bounce, rules: RuleSet, out: TextIO) -> None:
+    """Write the verdict, rule and evidence for each recipient of *bounce* to *out*."""
+    format_name = f" ({bounce.format})" if bounce.format else ""
+    count = len(bounce.recipients)
+    out.write(f"{source}: {bounce.kind.value}{format_name}, {count} recipient(s)\n")
+    if not bounce.recipients:
+        _write_verdict("message", rules.classify_message(bounce), rules, out)
+    for classification in rules.classify(bounce):
+        _write_verdict(classification.address or "", classification, rules, out)
+
+
+def _write_verdict(label: str, verdict: Classification, rules: RuleSet, out: TextIO) -> None:
+    out.write(f"  {label}: {verdict.bounce_type.value}, {verdict.reason.value}\n")
+    if not verdict.rule:
+        out.write("    rule: none matched\n")
+        return
+    rule = rules[verdict.rule]
+    out.write(f"    rule: {rule.id} (priority {rule.priority}, from {rule.source})\n")
+    if rule.rationale:
+        out.write(f"    why: {rule.rationale}\n")
+    for evidence in verdict.evidence:
+        out.write(f"    matched {evidence.field}: {evidence.text!r}\n")
+
+
+def _check(args: argparse.Namespace) -> int:
+    errors = check_rules(Path(args.file))
+    if not errors:
+        try:
+            own = load_rules(Path(args.file))
+            RuleSet.default().extended(own)
+        except RuleError as exc:
+            errors = [exc]
+        else:
+            default_ids = {rule.id for rule in RuleSet.default()}
+            replacing = sum(rule.id in default_ids for rule in own)
+            print(f"{args.file}: valid, {len(own)} rule(s), {replacing} of them replacing defaults")
+            return 0
+    for error in errors:
+        print(error, file=sys.stderr)
+    print(f"bouncekit: {len(errors)} error(s) in {args.file}", file=sys.stderr)
+    return 1

@@ -1,0 +1,251 @@
+"""
+Rules prepared for matching, and the per-recipient facts they test.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from typing import Final
+
+import regex
+
+from bouncekit._literals import required_literals
+from bouncekit._model import Action, Bounce, BounceKind, Recipient
+from bouncekit._rules import Evidence, Rule
+
+__all__ = ["CompiledRule", "Facts", "FactsKey", "compile_pattern"]
+
+# Patterns are matched case-insensitively.
+_PATTERN_FLAGS: Final = regex.IGNORECASE | regex.VERSION0
+_MAX_PATTERN_LENGTH: Final = 4000
+_EVIDENCE_LENGTH: Final = 200
+
+_STATUS_PATTERN: Final = re.compile(r"([245]|\*)(?:\.(\d{1,3}|\*)(?:\.(\d{1,3}|\*))?)?")
+_REPLY_PATTERN: Final = re.compile(r"[2-5](?:\d\d|\d?[*x]|[x*]{0,2})", re.IGNORECASE)
+
+FactsKey = tuple[BounceKind, str, Action | None, tuple[int, int, int] | None, str, bool, bool]
+"""
+The facts that decide the cheap conditions: kind, format, action, status, reply code,
+and whether there is a diagnostic text and a domain at all.
+"""
+
+
+class Facts:
+    """The fields of one recipient (or of a message alone) that conditions test."""
+
+    __slots__ = ("diagnostic", "domain", "folded", "key", "status_text")
+
+    def __init__(self, bounce: Bounce, recipient: Recipient | None) -> None:
+        if recipient is None:
+            self.key: FactsKey = (bounce.kind, bounce.format.lower(), None, None, "", False, False)
+            self.status_text = ""
+            self.diagnostic = ""
+            self.folded = ""
+            self.domain = ""
+            return
+        status = recipient.status
+        numbers = None if status is None else (status.class_, status.subject, status.detail)
+        self.status_text = "" if status is None else str(status)
+        self.diagnostic = recipient.diagnostic or ""
+        self.folded = self.diagnostic.casefold()
+        self.domain = recipient.domain if "@" in recipient.address else ""
+        self.key = (
+            bounce.kind,
+            bounce.format.lower(),
+            recipient.action,
+            numbers,
+            recipient.reply_code or "",
+            bool(self.diagnostic),
+            bool(self.domain),
+        )
+
+
+def _parse_status(text: str) -> tuple[int, int, int]:
+    """Parse a status condition into a triple where -1 stands for any value."""
+    found = _STATUS_PATTERN.fullmatch(text.strip())
+    if found is None:
+        msg = (
+            f"invalid status condition {text!r}: write a code such as 5.1.1, or 5.7.* for a prefix"
+        )
+        raise ValueError(msg)
+    parts = [found[1], found[2], found[3]]
+    # "5" alone means nothing, and "5.1" without a star is a typo for "5.1.*".
+    if (parts[1] is None or parts[2] is None) and not text.strip().endswith("*"):
+        msg = f"invalid status condition {text!r}: a code has three parts. End a prefix with .*"
+        raise ValueError(msg)
+    return tuple(-1 if part in (None, "*") else int(part) for part in parts)  # type: ignore[return-value]
+
+
+def _parse_reply(text: str) -> str:
+    """Return the exact code, or the prefix before ``*`` or ``x`` followed by ``*``."""
+    value = text.strip()
+    if _REPLY_PATTERN.fullmatch(value) is None:
+        msg = (
+            f"invalid reply_code condition {text!r}: write a code such as 550, or 55* for a prefix"
+        )
+        raise ValueError(msg)
+    if value.isdigit():
+        return value
+    return value.lower().rstrip("*x") + "*"
+
+
+def compile_pattern(text: str) -> regex.Pattern[str]:
+    """
+    Compile one diagnostic pattern as rules use it.
+
+    Raises:
+        ValueError: The pattern does not compile or is too long.
+    """
+    if len(text) > _MAX_PATTERN_LENGTH:
+        msg = f"pattern of {len(text)} characters is longer than the maximum {_MAX_PATTERN_LENGTH}"
+        raise ValueError(msg)
+    try:
+        return regex.compile(text, _PATTERN_FLAGS)
+    except regex.error as exc:
+        msg = f"invalid pattern {text!r}: {exc}"
+        raise ValueError(msg) from None
+
+
+Alternative = tuple[frozenset[str] | None, regex.Pattern[str]]
+"""One pattern of a rule, with the literals one of which its every match contains."""
+
+
+def _alternative(text: str) -> Alternative:
+    return required_literals(text), compile_pattern(text)
+
+
+class CompiledRule:
+    """
+    A rule prepared for matching: values parsed, patterns compiled, literals found.
+
+    Each pattern is searched only when the case-folded text contains one of its
+    required literals, so a rule with twenty wordings usually runs one search.
+
+    Matching runs in two steps. :meth:`match_key` tests the conditions on kind, format,
+    action, status and reply code, whose result the rule set caches per
+    :data:`FactsKey`. :meth:`match_text` tests the domain and the patterns.
+    """
+
+    __slots__ = (
+        "actions",
+        "alternatives",
+        "domain_exact",
+        "domain_globs",
+        "formats",
+        "kinds",
+        "needs_text",
+        "reply_exact",
+        "reply_prefixes",
+        "rule",
+        "status_exact",
+        "status_wild",
+    )
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        conditions = rule.conditions
+        self.kinds = frozenset(conditions.kind)
+        self.formats = frozenset(name.lower() for name in conditions.format)
+        self.actions = frozenset(conditions.action)
+        statuses = [_parse_status(text) for text in conditions.status]
+        self.status_exact = frozenset(s for s in statuses if -1 not in s)
+        self.status_wild = tuple(s for s in statuses if -1 in s)
+        replies = [_parse_reply(text) for text in conditions.reply_code]
+        self.reply_exact = frozenset(r for r in replies if not r.endswith("*"))
+        self.reply_prefixes = tuple(r[:-1] for r in replies if r.endswith("*"))
+        domains = [name.strip().lower() for name in conditions.domain]
+        self.domain_exact = frozenset(d for d in domains if not _has_glob(d))
+        self.domain_globs = tuple(re.compile(fnmatch.translate(d)) for d in domains if _has_glob(d))
+        self.alternatives = tuple(_alternative(text) for text in conditions.diagnostic)
+        self.needs_text = bool(domains or self.alternatives)
+
+    def match_key(self, key: FactsKey, status_text: str) -> tuple[Evidence, ...] | None:
+        """Return the evidence when the conditions on *key* hold, else ``None``."""
+        kind, format_name, action, status, reply, has_text, has_domain = key
+        if (self.alternatives and not has_text) or (self._has_domains() and not has_domain):
+            return None
+        evidence: list[Evidence] = []
+        if self.kinds:
+            if kind not in self.kinds:
+                return None
+            evidence.append(Evidence("kind", kind.value))
+        if self.formats:
+            if format_name not in self.formats:
+                return None
+            evidence.append(Evidence("format", format_name))
+        if self.actions:
+            if action not in self.actions:
+                return None
+            evidence.append(Evidence("action", str(action)))
+        if self.status_exact or self.status_wild:
+            if not self._status_matches(status):
+                return None
+            evidence.append(Evidence("status", status_text))
+        if self.reply_exact or self.reply_prefixes:
+            if not (reply in self.reply_exact or (reply and reply.startswith(self.reply_prefixes))):
+                return None
+            evidence.append(Evidence("reply_code", reply))
+        return tuple(evidence)
+
+    def match_text(self, facts: Facts, timeout: float) -> tuple[Evidence, ...] | None:
+        """Return the evidence when the domain and pattern conditions hold, else ``None``."""
+        evidence: tuple[Evidence, ...] = ()
+        if self.domain_exact or self.domain_globs:
+            if not self._domain_matches(facts.domain):
+                return None
+            evidence = (Evidence("domain", facts.domain),)
+        if self.alternatives:
+            found = _search(self.alternatives, facts, timeout)
+            if found is None:
+                return None
+            evidence = (*evidence, Evidence("diagnostic", found))
+        return evidence
+
+    def _has_domains(self) -> bool:
+        return bool(self.domain_exact or self.domain_globs)
+
+    def _status_matches(self, status: tuple[int, int, int] | None) -> bool:
+        if status is None:
+            return False
+        if status in self.status_exact:
+            return True
+        for wild in self.status_wild:
+            if all(want in (-1, got) for want, got in zip(wild, status, strict=True)):
+                return True
+        return False
+
+    def _domain_matches(self, domain: str) -> bool:
+        if not domain:
+            return False
+        if domain in self.domain_exact:
+            return True
+        return any(glob.match(domain) for glob in self.domain_globs)
+
+
+def _has_glob(text: str) -> bool:
+    return any(char in text for char in "*?[")
+
+
+def _search(alternatives: tuple[Alternative, ...], facts: Facts, timeout: float) -> str | None:
+    """Return the text the first matching pattern matched, or ``None``."""
+    if not facts.diagnostic:
+        return None
+    folded = facts.folded
+    for literals, pattern in alternatives:
+        if literals is not None:
+            # A plain loop: a generator expression costs more than the checks themselves.
+            for literal in literals:
+                if literal in folded:
+                    break
+            else:
+                continue
+        try:
+            found = pattern.search(facts.diagnostic, timeout=timeout)
+        except TimeoutError:
+            # NOTE: a pattern that runs out of time counts as not matching, and the
+            # classification does not record that it happened.
+            continue
+        if found is not None:
+            return str(found.group())[:_EVIDENCE_LENGTH]
+    return None

@@ -1,0 +1,377 @@
+"""
+A rule set: rule files read and checked, precedence, and classification.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import tomllib
+from collections.abc import Iterable, Iterator, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any, Final
+
+from bouncekit._matching import CompiledRule, Facts, FactsKey
+from bouncekit._model import Action, Bounce, BounceKind, BounceType, Reason, Recipient
+from bouncekit._rules import (
+    DEFAULT_PATTERN_TIMEOUT,
+    NO_RULE,
+    Classification,
+    Conditions,
+    Evidence,
+    Outcome,
+    Rule,
+    RuleError,
+    bounce_type_for,
+)
+
+__all__ = ["RuleSet", "check_rules", "classify", "classify_message", "load_rules"]
+
+_DEFAULT_FILE: Final = "default_rules.toml"
+# Distinct (kind, format, action, status, reply code) combinations whose candidate
+# rules a rule set keeps; past this many it starts over, so memory stays bounded.
+_CACHE_SIZE: Final = 4096
+_RULE_KEYS: Final = frozenset({"id", "priority", "reason", "bounce_type", "rationale", "enabled"})
+_CONDITION_KEYS: Final = frozenset(
+    {"status", "reply_code", "action", "diagnostic", "domain", "format", "kind"}
+)
+_ENUM_CONDITIONS: Final[Mapping[str, type[Action] | type[BounceKind]]] = {
+    "action": Action,
+    "kind": BounceKind,
+}
+
+
+class RuleSet:
+    """
+    An ordered set of rules that classifies bounces.
+
+    The rule with the highest priority whose conditions all hold decides, and among
+    rules of equal priority the one listed first decides. A recipient that no rule
+    matches gets reason ``undefined``, type ``soft`` and rule id ``""``. The default
+    rules end with a catch-all, so with them every recipient gets a rule id.
+
+    Args:
+        rules: The rules, in file order. Ids must be unique.
+        pattern_timeout: Seconds one diagnostic pattern may run on one text. A pattern
+            that runs longer counts as not matching, so a pattern written with
+            catastrophic backtracking cannot hang the caller.
+
+    Raises:
+        RuleError: Two rules share an id, or a condition value is invalid.
+    """
+
+    def __init__(self, rules: Iterable[Rule], *, pattern_timeout: float = DEFAULT_PATTERN_TIMEOUT):
+        self._rules = tuple(rules)
+        self._timeout = pattern_timeout
+        seen: dict[str, Rule] = {}
+        for rule in self._rules:
+            if rule.id in seen:
+                first = seen[rule.id].source
+                msg = f"duplicate rule id (also in {first}). Give each rule its own id."
+                raise RuleError(msg, source=rule.source, rule_id=rule.id)
+            seen[rule.id] = rule
+        compiled = [_compile(rule) for rule in self._rules]
+        order = sorted(range(len(compiled)), key=lambda index: -self._rules[index].priority)
+        self._ordered = tuple(compiled[i] for i in order if self._rules[i].enabled)
+        self._candidates: dict[FactsKey, tuple[tuple[CompiledRule, tuple[Evidence, ...]], ...]] = {}
+
+    @classmethod
+    def default(cls) -> RuleSet:
+        """Return the rule set that ships with bouncekit."""
+        return _default_rule_set()
+
+    @classmethod
+    def from_toml(
+        cls,
+        source: str | os.PathLike[str],
+        *,
+        defaults: bool = True,
+        pattern_timeout: float = DEFAULT_PATTERN_TIMEOUT,
+    ) -> RuleSet:
+        """
+        Read a rule file and combine it with the default rules.
+
+        Args:
+            source: A path, or the TOML text itself. A ``str`` is TOML text when it
+                has a line break, or an ``=`` or ``[`` and names no existing file;
+                any other ``str`` is a path.
+            defaults: Whether to add the default rules. A rule in *source* with the
+                id of a default rule replaces it. The other rules of *source* come
+                before the defaults, so they win ties of priority.
+            pattern_timeout: As for :class:`RuleSet`.
+
+        Raises:
+            RuleError: The file cannot be read, is not valid TOML, or contains an
+                invalid rule. The message names the file, the rule id and the problem.
+        """
+        rules = load_rules(source)
+        if defaults:
+            return cls.default().extended(rules, pattern_timeout=pattern_timeout)
+        return cls(rules, pattern_timeout=pattern_timeout)
+
+    def extended(self, rules: Iterable[Rule], *, pattern_timeout: float | None = None) -> RuleSet:
+        """
+        Return a new rule set with *rules* added, replacing rules of the same id.
+
+        The added rules come first in file order, so they win ties of priority.
+        """
+        added = tuple(rules)
+        replaced = {rule.id for rule in added}
+        remaining = [rule for rule in self._rules if rule.id not in replaced]
+        timeout = self._timeout if pattern_timeout is None else pattern_timeout
+        return RuleSet((*added, *remaining), pattern_timeout=timeout)
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        """The rules in file order."""
+        return self._rules
+
+    def __iter__(self) -> Iterator[Rule]:
+        return iter(self._rules)
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+    def __repr__(self) -> str:
+        return f"<RuleSet of {len(self._rules)} rules>"
+
+    def __getitem__(self, rule_id: str) -> Rule:
+        for rule in self._rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
+
+    def classify(self, bounce: Bounce) -> tuple[Classification, ...]:
+        """Return one classification per recipient of *bounce*, in recipient order."""
+        return tuple(self.classify_recipient(bounce, recipient) for recipient in bounce.recipients)
+
+    def classify_recipient(self, bounce: Bounce, recipient: Recipient) -> Classification:
+        """Return the classification of one *recipient* of *bounce*."""
+        return self._decide(bounce, recipient)
+
+    def classify_message(self, bounce: Bounce) -> Classification:
+        """
+        Return a verdict on the message as a whole, with ``address`` ``None``.
+
+        Only the message's kind and format are tested: conditions on recipient fields
+        (status, reply code, action, diagnostic, domain) never hold. This gives a
+        message that reports on no recipient, such as an out-of-office reply or a
+        message that is not a bounce, a verdict of its own.
+        """
+        return self._decide(bounce, None)
+
+    def _decide(self, bounce: Bounce, recipient: Recipient | None) -> Classification:
+        facts = Facts(bounce, recipient)
+        address = None if recipient is None else recipient.address
+        candidates = self._candidates.get(facts.key)
+        if candidates is None:
+            candidates = self._find_candidates(facts)
+        for compiled, key_evidence in candidates:
+            evidence = key_evidence
+            if compiled.needs_text:
+                text_evidence = compiled.match_text(facts, self._timeout)
+                if text_evidence is None:
+                    continue
+                evidence = (*key_evidence, *text_evidence)
+            outcome = compiled.rule.outcome
+            bounce_type = outcome.bounce_type or bounce_type_for(outcome.reason, recipient)
+            return Classification(address, bounce_type, outcome.reason, compiled.rule.id, evidence)
+        return Classification(address, BounceType.SOFT, Reason.UNDEFINED, NO_RULE)
+
+    def _find_candidates(
+        self, facts: Facts
+    ) -> tuple[tuple[CompiledRule, tuple[Evidence, ...]], ...]:
+        """Return, in precedence order, the rules whose conditions on the key hold."""
+        found = []
+        for compiled in self._ordered:
+            evidence = compiled.match_key(facts.key, facts.status_text)
+            if evidence is None:
+                continue
+            found.append((compiled, evidence))
+            if not compiled.needs_text:
+                break  # This rule always matches here, so no later rule can win.
+        if len(self._candidates) >= _CACHE_SIZE:
+            self._candidates.clear()
+        candidates = tuple(found)
+        self._candidates[facts.key] = candidates
+        return candidates
+
+
+def classify(bounce: Bounce, rules: RuleSet | None = None) -> tuple[Classification, ...]:
+    """Classify each recipient of *bounce* with *rules*, by default :meth:`RuleSet.default`."""
+    return (RuleSet.default() if rules is None else rules).classify(bounce)
+
+
+def classify_message(bounce: Bounce, rules: RuleSet | None = None) -> Classification:
+    """Return the verdict on *bounce* as a whole, as :meth:`RuleSet.classify_message` does."""
+    return (RuleSet.default() if rules is None else rules).classify_message(bounce)
+
+
+@functools.cache
+def _default_rule_set() -> RuleSet:
+    text = resources.files("bouncekit").joinpath(_DEFAULT_FILE).read_text(encoding="utf-8")
+    errors: list[RuleError] = []
+    rules = _parse_rules(text, f"bouncekit/{_DEFAULT_FILE}", errors)
+    if errors:
+        raise errors[0]
+    return RuleSet(rules)
+
+
+def _compile(rule: Rule) -> CompiledRule:
+    try:
+        return CompiledRule(rule)
+    except ValueError as exc:
+        raise RuleError(str(exc), source=rule.source, rule_id=rule.id) from None
+
+
+def load_rules(source: str | os.PathLike[str]) -> tuple[Rule, ...]:
+    """
+    Read the rules of a TOML rule file (a path, or the text itself), checking each.
+
+    Raises:
+        RuleError: As for :meth:`RuleSet.from_toml`, for the first problem found.
+    """
+    errors: list[RuleError] = []
+    rules = _load(source, errors)
+    if errors:
+        raise errors[0]
+    return rules
+
+
+def check_rules(source: str | os.PathLike[str]) -> list[RuleError]:
+    """
+    Return every problem of a rule file (a path, or the text itself), or an empty list.
+
+    Unlike :func:`load_rules`, this goes on after a bad rule, so one run lists the
+    problems of every rule.
+    """
+    errors: list[RuleError] = []
+    _load(source, errors)
+    return errors
+
+
+def _load(source: str | os.PathLike[str], errors: list[RuleError]) -> tuple[Rule, ...]:
+    if isinstance(source, str) and _is_toml_text(source):
+        return _parse_rules(source, "<string>", errors)
+    path = Path(source)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        errors.append(RuleError(f"cannot read the rule file: {exc}", source=str(path)))
+        return ()
+    return _parse_rules(text, str(path), errors)
+
+
+def _is_toml_text(source: str) -> bool:
+    """Tell TOML text from a file name: text has a line break, a key or a table header."""
+    if "\n" in source:
+        return True
+    return ("=" in source or "[" in source) and not Path(source).is_file()
+
+
+def _parse_rules(text: str, source: str, errors: list[RuleError]) -> tuple[Rule, ...]:
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        errors.append(RuleError(f"invalid TOML: {exc}", source=source))
+        return ()
+    unknown = sorted(set(document) - {"rule"})
+    if unknown:
+        msg = f"unknown top-level key(s) {', '.join(unknown)}. Write each rule as a [[rule]] table."
+        errors.append(RuleError(msg, source=source))
+    tables = document.get("rule", [])
+    if not isinstance(tables, list):
+        errors.append(RuleError("'rule' must be an array of tables: write [[rule]]", source=source))
+        return ()
+    rules: list[Rule] = []
+    seen: set[str] = set()
+    for index, table in enumerate(tables):
+        try:
+            rule = _parse_rule(table, index, source)
+            if rule.id in seen:
+                msg = "duplicate rule id. Give each rule its own id."
+                raise RuleError(msg, source=source, rule_id=rule.id)
+            seen.add(rule.id)
+            _compile(rule)  # Check every value now, so the error names this file.
+        except RuleError as exc:
+            errors.append(exc)
+            continue
+        rules.append(rule)
+    return tuple(rules)
+
+
+def _parse_rule(table: Any, index: int, source: str) -> Rule:
+    if not isinstance(table, dict):
+        raise RuleError(f"rule number {index + 1} is not a table", source=source)
+    rule_id = table.get("id")
+    if not isinstance(rule_id, str) or not rule_id.strip():
+        msg = f'rule number {index + 1} has no id. Add id = "a-unique-name".'
+        raise RuleError(msg, source=source)
+
+    def fail(problem: str) -> RuleError:
+        return RuleError(problem, source=source, rule_id=rule_id)
+
+    unknown = sorted(set(table) - _RULE_KEYS - _CONDITION_KEYS)
+    if unknown:
+        known = ", ".join(sorted(_CONDITION_KEYS))
+        raise fail(f"unknown condition or key {', '.join(unknown)}. The conditions are {known}.")
+    enabled = table.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise fail(f"enabled must be true or false, not {enabled!r}")
+    # A rule that only switches a default off needs no outcome.
+    reason = _enum_value(table, "reason", Reason, fail, required=enabled) or Reason.UNDEFINED
+    bounce_type = _enum_value(table, "bounce_type", BounceType, fail, required=False)
+    priority = table.get("priority", 0)
+    if not isinstance(priority, int) or isinstance(priority, bool):
+        raise fail(f"priority must be an integer, not {priority!r}")
+    rationale = table.get("rationale", "")
+    if not isinstance(rationale, str):
+        raise fail(f"rationale must be a string, not {rationale!r}")
+    conditions = {
+        key: _condition_values(table, key, fail) for key in _CONDITION_KEYS if key in table
+    }
+    return Rule(
+        id=rule_id,
+        outcome=Outcome(reason, bounce_type),
+        conditions=Conditions(**conditions),
+        priority=priority,
+        rationale=rationale,
+        source=source,
+        enabled=enabled,
+    )
+
+
+def _enum_value(table: dict[str, Any], key: str, enum: Any, fail: Any, *, required: bool) -> Any:
+    value = table.get(key)
+    if value is None:
+        if required:
+            raise fail(f"missing {key}")
+        return None
+    try:
+        return enum(value)
+    except ValueError:
+        known = ", ".join(member.value for member in enum)
+        raise fail(f"unknown {key} {value!r}. Use one of: {known}.") from None
+
+
+def _condition_values(table: dict[str, Any], key: str, fail: Any) -> tuple[Any, ...]:
+    value = table[key]
+    values = [value] if isinstance(value, str | int) and not isinstance(value, bool) else value
+    if not isinstance(values, list) or not values:
+        raise fail(f"{key} must be a string or a non-empty list of strings, not {value!r}")
+    texts = []
+    for item in values:
+        if isinstance(item, int) and not isinstance(item, bool) and key == "reply_code":
+            item = str(item)
+        if not isinstance(item, str):
+            raise fail(f"{key} must contain strings, not {item!r}")
+        texts.append(item)
+    enum = _ENUM_CONDITIONS.get(key)
+    if enum is None:
+        return tuple(texts)
+    try:
+        return tuple(enum(text) for text in texts)
+    except ValueError:
+        known = ", ".join(member.value for member in enum)
+        raise fail(f"unknown {key} in {texts!r}. Use one of: {known}.") from None

@@ -1,0 +1,53 @@
+"""
+Classification rules: which verdict each recipient of a bounce gets, and why.
+
+:meth:`RuleSet.default` holds the rules that ship with bouncekit;
+:meth:`RuleSet.from_toml` adds a user's rule file to them. :func:`classify`
+returns one :class:`Classification` per recipient, naming the rule that decided
+and the evidence it matched. :data:`REASONS` maps every reason to its default
+bounce type and to Adobe Campaign's failure types and reasons.
+"""
+
+from __future__ import annotations
+
+from bouncekit._reasons import (
+    REASONS,
+    AdobeFailureReason,
+    AdobeFailureType,
+    ReasonInfo,
+    adobe_failure_type,
+)
+from bouncekit._rules import (
+    DEFAULT_PATTERN_TIMEOUT,
+    NO_RULE,
+    Classification,
+    Conditions,
+    Evidence,
+    Outcome,
+    Rule,
+    RuleError,
+    bounce_type_for,
+)
+from bouncekit._ruleset import RuleSet, check_rules, classify, classify_message, load_rules
+
+__all__ = [
+    "DEFAULT_PATTERN_TIMEOUT",
+    "NO_RULE",
+    "REASONS",
+    "AdobeFailureReason",
+    "AdobeFailureType",
+    "Classification",
+    "Conditions",
+    "Evidence",
+    "Outcome",
+    "ReasonInfo",
+    "Rule",
+    "RuleError",
+    "RuleSet",
+    "adobe_failure_type",
+    "bounce_type_for",
+    "check_rules",
+    "classify",
+    "classify_message",
+    "load_rules",
+]

@@ -1,0 +1,152 @@
+"""Tests for ``bouncekit scan --rules``, ``bouncekit explain`` and ``bouncekit rules check``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bouncekit._cli import main
+
+DSN = """\
+From: MAILER-DAEMON@mx.example.org
+To: bounces@example.com
+Subject: Undelivered Mail Returned to Sender
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="BB"
+
+--BB
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.org
+
+Final-Recipient: rfc822; pat@example.net
+Action: failed
+Status: 5.2.2
+Diagnostic-Code: smtp; 552 5.2.2 Mailbox full
+
+--BB--
+"""
+PLAIN = "From: a@example.com\nTo: b@example.net\nSubject: hello\n\nHi.\n"
+HARD_WHEN_FULL = """\
+[[rule]]
+id = "status-mailbox-full"
+priority = 800
+reason = "mailbox_full"
+bounce_type = "hard"
+status = "*.2.2"
+"""
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    status = main(list(args))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+@pytest.fixture
+def message(tmp_path: Path) -> Path:
+    path = tmp_path / "full.eml"
+    path.write_text(DSN)
+    return path
+
+
+def test_scan_uses_default_rules(message: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = run(capsys, "scan", "--format", "jsonl", str(message))
+
+    (recipient,) = json.loads(out)["recipients"]
+
+    assert recipient["rule"] == "status-mailbox-full"
+    assert recipient["bounce_type"] == "soft"
+
+
+def test_scan_with_rules_file(
+    message: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = tmp_path / "site.toml"
+    rules.write_text(HARD_WHEN_FULL)
+
+    status, out, _ = run(capsys, "scan", "--format", "jsonl", "--rules", str(rules), str(message))
+
+    assert status == 0
+    assert json.loads(out)["recipients"][0]["bounce_type"] == "hard"
+
+
+def test_scan_with_bad_rules_file(
+    message: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = tmp_path / "site.toml"
+    rules.write_text("[[rule]]\nid = 'x'\nreason = 'nope'\n")
+
+    status, out, err = run(capsys, "scan", "--rules", str(rules), str(message))
+
+    assert status == 2
+    assert out == ""
+    assert "rule 'x': unknown reason 'nope'" in err
+
+
+def test_scan_message_verdict(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "plain.eml").write_text(PLAIN)
+
+    _, out, _ = run(capsys, "scan", "--format", "jsonl", str(tmp_path / "plain.eml"))
+    record = json.loads(out)
+
+    assert record["recipients"] == []
+    assert record["verdict"] == {
+        "bounce_type": "ignored",
+        "reason": "undefined",
+        "rule": "kind-not-bounce",
+    }
+
+
+def test_explain_recipient(message: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "explain", str(message))
+
+    assert status == 0
+    assert "pat@example.net: soft, mailbox_full" in out
+    assert "rule: status-mailbox-full (priority 800" in out
+    assert "matched status: '5.2.2'" in out
+
+
+def test_explain_message_without_recipients(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "plain.eml").write_text(PLAIN)
+
+    _, out, _ = run(capsys, "explain", str(tmp_path / "plain.eml"))
+
+    assert "message: ignored, undefined" in out
+    assert "rule: kind-not-bounce" in out
+
+
+def test_explain_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = run(capsys, "explain", str(tmp_path / "absent.eml"))
+
+    assert status == 2
+    assert "cannot read" in err
+
+
+def test_rules_check_valid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rules = tmp_path / "site.toml"
+    rules.write_text(HARD_WHEN_FULL)
+
+    status, out, _ = run(capsys, "rules", "check", str(rules))
+
+    assert status == 0
+    assert out == f"{rules}: valid, 1 rule(s), 1 of them replacing defaults\n"
+
+
+def test_rules_check_lists_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rules = tmp_path / "site.toml"
+    rules.write_text(
+        "[[rule]]\nid = 'x'\nreason = 'nope'\n[[rule]]\nid = 'y'\nreason = 'blocked'\n"
+        "diagnostic = '(a'\n"
+    )
+
+    status, _, err = run(capsys, "rules", "check", str(rules))
+
+    assert status == 1
+    assert "rule 'x': unknown reason" in err
+    assert "rule 'y': invalid pattern" in err
+    assert "2 error(s)" in err

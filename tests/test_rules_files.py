@@ -1,0 +1,240 @@
+"""Rule files: reading, combining with the defaults, and rejecting bad ones."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from bouncekit import Action, Bounce, BounceKind, BounceKitError, Reason, Recipient, StatusCode
+from bouncekit.rules import RuleError, RuleSet, check_rules, load_rules
+
+FULL_MAILBOX = Bounce(
+    kind=BounceKind.DSN,
+    format="rfc3464",
+    recipients=(
+        Recipient(
+            "pat@example.net",
+            Action.FAILED,
+            StatusCode.parse("5.2.2"),
+            "552",
+            "552 5.2.2 Mailbox full",
+        ),
+    ),
+)
+
+OVERRIDE = """
+[[rule]]
+id = "status-mailbox-full"
+priority = 800
+reason = "mailbox_full"
+bounce_type = "hard"
+status = "*.2.2"
+rationale = "Our users never clean their mailboxes."
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "rules.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_from_toml_text() -> None:
+    rules = RuleSet.from_toml(OVERRIDE, defaults=False)
+
+    assert [rule.id for rule in rules] == ["status-mailbox-full"]
+    assert rules["status-mailbox-full"].source == "<string>"
+
+
+def test_from_toml_path(tmp_path: Path) -> None:
+    path = write(tmp_path, OVERRIDE)
+
+    rules = RuleSet.from_toml(path, defaults=False)
+
+    assert rules["status-mailbox-full"].source == str(path)
+
+
+def test_from_toml_str_path(tmp_path: Path) -> None:
+    path = write(tmp_path, OVERRIDE)
+
+    assert len(RuleSet.from_toml(str(path), defaults=False)) == 1
+
+
+def test_user_rule_replaces_default(tmp_path: Path) -> None:
+    rules = RuleSet.from_toml(write(tmp_path, OVERRIDE))
+
+    (verdict,) = rules.classify(FULL_MAILBOX)
+
+    assert verdict.rule == "status-mailbox-full"
+    assert verdict.bounce_type.value == "hard"
+    assert len(rules) == len(RuleSet.default())
+
+
+def test_user_rule_adds_to_defaults() -> None:
+    text = """
+[[rule]]
+id = "site-quota-wording"
+priority = 950
+reason = "suspended"
+diagnostic = 'mailbox full'
+domain = "example.net"
+"""
+    rules = RuleSet.from_toml(text)
+
+    (verdict,) = rules.classify(FULL_MAILBOX)
+
+    assert verdict.rule == "site-quota-wording"
+    assert verdict.reason is Reason.SUSPENDED
+    assert len(rules) == len(RuleSet.default()) + 1
+
+
+def test_disabled_rule_switches_default_off() -> None:
+    text = '[[rule]]\nid = "status-mailbox-full"\nenabled = false\n'
+    rules = RuleSet.from_toml(text)
+
+    (verdict,) = rules.classify(FULL_MAILBOX)
+
+    assert verdict.rule != "status-mailbox-full"
+    assert rules["status-mailbox-full"].enabled is False
+
+
+def test_enabled_must_be_boolean() -> None:
+    with pytest.raises(RuleError, match="enabled must be true or false"):
+        RuleSet.from_toml("[[rule]]\nid = 'x'\nreason = 'blocked'\nenabled = 'no'\n")
+
+
+def test_defaults_unchanged_by_user_rules() -> None:
+    RuleSet.from_toml(OVERRIDE)
+
+    (verdict,) = RuleSet.default().classify(FULL_MAILBOX)
+
+    assert verdict.bounce_type.value == "soft"
+
+
+def test_default_rules_file_valid() -> None:
+    assert len(RuleSet.default()) > 50
+
+
+@pytest.mark.parametrize(
+    ("text", "rule_id", "problem"),
+    [
+        ("[[rule]\nid = 'x'", None, "invalid TOML"),
+        ("[[rule]]\nreason = 'user_unknown'", None, "rule number 1 has no id"),
+        ("[[rule]]\nid = ''\nreason = 'user_unknown'", None, "has no id"),
+        ("[[rule]]\nid = 'x'\nreason = 'nobody_home'", "x", "unknown reason 'nobody_home'"),
+        ("[[rule]]\nid = 'x'", "x", "missing reason"),
+        ("[[rule]]\nid = 'x'\nreason = 'blocked'\ncolour = 'red'", "x", "unknown condition"),
+        ("[[rule]]\nid = 'x'\nreason = 'blocked'\naction = 'bounced'", "x", "unknown action"),
+        ("[[rule]]\nid = 'x'\nreason = 'blocked'\nkind = 'letter'", "x", "unknown kind"),
+        ("[[rule]]\nid = 'x'\nreason = 'blocked'\nbounce_type = 'medium'", "x", "bounce_type"),
+        ("[[rule]]\nid = 'x'\nreason = 'blocked'\ndiagnostic = '(unclosed'", "x", "pattern"),
+        ("[[rule]]\nid = 'x'\nreason = 'blocked'\nstatus = '5.1'", "x", "status condition"),
+        ("[[rule]]\nid = 'x'\nreason = 'blocked'\nstatus = '6.1.1'", "x", "status condition"),
+        ("[[rule]]\nid = 'x'\nreason = 'blocked'\nreply_code = '5500'", "x", "reply_code"),
+        ("[[rule]]\nid = 'x'\nreason = 'blocked'\npriority = 'high'", "x", "priority"),
+        ("[[rule]]\nid = 'x'\nreason = 'blocked'\nstatus = []", "x", "non-empty list"),
+        ("rules = 1", None, "unknown top-level key"),
+    ],
+)
+def test_bad_rule_file(tmp_path: Path, text: str, rule_id: str | None, problem: str) -> None:
+    path = write(tmp_path, text)
+
+    with pytest.raises(RuleError) as raised:
+        RuleSet.from_toml(path)
+
+    assert raised.value.source == str(path)
+    assert raised.value.rule_id == rule_id
+    assert problem in raised.value.problem
+    assert str(path) in str(raised.value)
+
+
+def test_duplicate_id_in_file(tmp_path: Path) -> None:
+    text = "[[rule]]\nid = 'x'\nreason = 'blocked'\n[[rule]]\nid = 'x'\nreason = 'rejected'\n"
+
+    with pytest.raises(RuleError, match=r"rule 'x': duplicate rule id"):
+        RuleSet.from_toml(write(tmp_path, text))
+
+
+def test_missing_str_path(tmp_path: Path) -> None:
+    with pytest.raises(RuleError, match="cannot read the rule file"):
+        RuleSet.from_toml(str(tmp_path / "typo.toml"))
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(RuleError, match="cannot read the rule file"):
+        RuleSet.from_toml(tmp_path / "absent.toml")
+
+
+def test_rule_error_is_bouncekit_error() -> None:
+    assert issubclass(RuleError, BounceKitError)
+
+
+def test_check_rules_lists_every_problem() -> None:
+    text = """
+[[rule]]
+id = "a"
+reason = "nope"
+
+[[rule]]
+id = "b"
+reason = "blocked"
+diagnostic = "(a"
+
+[[rule]]
+id = "b"
+reason = "blocked"
+"""
+    errors = check_rules(text)
+
+    assert [(error.rule_id, error.problem.split(" ")[0]) for error in errors] == [
+        ("a", "unknown"),
+        ("b", "invalid"),
+        ("b", "duplicate"),
+    ]
+
+
+def test_check_rules_valid_file() -> None:
+    assert check_rules(OVERRIDE) == []
+
+
+def test_load_rules_keeps_file_order() -> None:
+    text = "[[rule]]\nid = 'b'\nreason = 'blocked'\n[[rule]]\nid = 'a'\nreason = 'blocked'\n"
+
+    assert [rule.id for rule in load_rules(text)] == ["b", "a"]
+
+
+def test_catastrophic_pattern_cannot_hang() -> None:
+    # (a|aa)+$ backtracks exponentially on a run of "a" that does not end the text:
+    # without a time limit this search would run for longer than the age of the universe.
+    text = """
+[[rule]]
+id = "evil"
+priority = 5000
+reason = "blocked"
+diagnostic = '(a|aa)+$'
+"""
+    rules = RuleSet.from_toml(text, pattern_timeout=0.05)
+    victim = Recipient("pat@example.net", Action.FAILED, diagnostic="a" * 5000 + "!")
+    bounce = Bounce(kind=BounceKind.DSN, recipients=(victim,))
+
+    started = time.monotonic()
+    (verdict,) = rules.classify(bounce)
+    elapsed = time.monotonic() - started
+
+    assert verdict.rule != "evil"
+    assert elapsed < 5
+
+
+def test_nested_quantifier_pattern_cannot_hang() -> None:
+    rules = RuleSet.from_toml(
+        "[[rule]]\nid = 'evil'\nreason = 'blocked'\ndiagnostic = '(a+)+$'\n",
+        defaults=False,
+        pattern_timeout=0.05,
+    )
+    victim = Recipient("pat@example.net", Action.FAILED, diagnostic="a" * 5000 + "b")
+
+    (verdict,) = rules.classify(Bounce(kind=BounceKind.DSN, recipients=(victim,)))
+
+    assert verdict.rule == ""
