@@ -19,6 +19,7 @@ def bounce_with(
     action: Action | None = Action.FAILED,
     kind: BounceKind = BounceKind.DSN,
     address: str = "pat@example.net",
+    command: str | None = None,
 ) -> Bounce:
     """Return a bounce with one recipient that has the given fields."""
     recipient = Recipient(
@@ -27,6 +28,7 @@ def bounce_with(
         status=StatusCode.parse(status) if status else None,
         reply_code=reply_code,
         diagnostic=diagnostic,
+        command=command,
     )
     return Bounce(kind=kind, format="rfc3464", recipients=(recipient,))
 
@@ -64,6 +66,9 @@ SAMPLES: dict[str, Bounce] = {
         "5.1.10", "550", "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found"
     ),
     "status-disabled-user-unknown": bounce_with(
+        "5.2.1", "550", "550 5.2.1 <pat@x>... User Unknown", command="RCPT"
+    ),
+    "status-disabled-user-unknown-unconfirmed": bounce_with(
         "5.2.1", "550", "550 5.2.1 <pat@x>... User Unknown"
     ),
     "status-user-unknown": bounce_with("5.1.1", "550", "550 5.1.1 <pat@example.net>"),
@@ -96,9 +101,20 @@ SAMPLES: dict[str, Bounce] = {
     "policy-status-user-unknown": bounce_with(
         "5.7.1", "550", "550 5.7.1 <pat@example.net>: Recipient address rejected: User unknown"
     ),
-    "text-user-unknown-after-data": bounce_with(
-        "5.0.0", "550", "550 Unknown user pat@example.net (in reply to end of DATA command)"
+    "text-host-unknown-over-user": bounce_with(
+        "5.0.0",
+        "550",
+        "550 <pat@example.net>... User unknown 550 Host unknown (Authoritative answer from name server)",
+        command="RCPT",
     ),
+    "command-rcpt-user-unknown": bounce_with("5.0.0", "550", "550 User unknown", command="RCPT"),
+    "text-user-unknown-address-echo": bounce_with(
+        "5.0.0", "550", "550 <pat@example.net>: User unknown"
+    ),
+    "command-data-user-unknown": bounce_with(
+        "5.0.0", "550", "550 Unknown user pat@example.net", command="DATA"
+    ),
+    "text-user-unknown-unconfirmed": bounce_with("5.0.0", "550", "550 No such user"),
     "format-google-groups": Bounce(
         kind=BounceKind.NON_STANDARD,
         format="googlegroups",
@@ -111,22 +127,12 @@ SAMPLES: dict[str, Bounce] = {
     ),
     "text-vendor-codes": bounce_with("5.0.0", "550", "550 SC-001 Mail rejected by Outlook.com"),
     "text-vendor-spam-codes": bounce_with("5.2.0", "550", "550 5.2.0 Mail rejete. OFR_506 [506]"),
-    "phase-connection-refused": bounce_with(
-        "5.0.0",
-        "550",
-        "SMTP error from remote mail server after initial connection: 550 Access denied",
-    ),
+    "phase-connection-refused": bounce_with("5.0.0", "550", "550 Access denied", command="CONNECT"),
     "phase-mail-from-refused": bounce_with(
-        "5.1.0",
-        "553",
-        "SMTP error from remote mail server after MAIL FROM:<a@b.example>: 553 5.1.0 b.example does not exist",
+        "5.1.0", "553", "553 5.1.0 b.example does not exist", command="MAIL"
     ),
-    "phase-connection": bounce_with(
-        "5.0.0", "550", "SMTP error from remote mail server after initial connection: 550 No"
-    ),
-    "phase-mail-from": bounce_with(
-        "5.0.0", "553", "SMTP error from remote mail server after MAIL FROM:<a@b.example>: 553 No"
-    ),
+    "phase-connection": bounce_with("5.0.0", "550", "550 No", command="CONNECT"),
+    "phase-mail-from": bounce_with("5.0.0", "553", "553 No", command="MAIL"),
     "text-not-compliant": bounce_with("5.0.0", "554", "554 Duplicate header 'DKIM-Signature'"),
     "text-auth-failure": bounce_with("5.7.1", "550", "550 5.7.1 Rejected per DMARC policy"),
     "text-reverse-dns": bounce_with("5.7.1", "550", "550 5.7.1 Fix reverse DNS for 192.0.2.1"),
@@ -155,7 +161,7 @@ SAMPLES: dict[str, Bounce] = {
     "text-exit-status": bounce_with("5.3.0", None, "75"),
     "text-dns-error": bounce_with("4.0.0", None, "DNS Error: lookup responded with SERVFAIL"),
     "text-host-unknown": bounce_with("5.0.0", None, "Host or domain name not found"),
-    "text-user-unknown": bounce_with("5.0.0", "550", "550 No such user"),
+    "text-user-unknown": bounce_with("5.0.0", "550", "550 Invalid recipient"),
     "text-expired": bounce_with("4.0.0", None, "Connection timed out"),
     "text-system-error": bounce_with("4.0.0", "450", "450 Internal server error"),
     "text-syntax-error": bounce_with("5.0.0", "500", "500 Syntax error"),
@@ -273,11 +279,36 @@ def test_french_user_unknown() -> None:
     assert verdict.reason is Reason.USER_UNKNOWN
 
 
-def test_mailbox_unavailable_wording() -> None:
+def test_mailbox_unavailable_after_rcpt_hard() -> None:
+    text = "550 Requested action not taken: mailbox unavailable"
+    (verdict,) = RULES.classify(bounce_with("5.0.0", "550", text, command="RCPT"))
+
+    assert verdict.reason is Reason.USER_UNKNOWN
+    assert verdict.bounce_type is BounceType.HARD
+
+
+def test_mailbox_unavailable_without_stage_soft() -> None:
     text = "550 Requested action not taken: mailbox unavailable"
     (verdict,) = RULES.classify(bounce_with("5.0.0", "550", text))
 
+    assert verdict.reason is Reason.FILTERED
+    assert verdict.bounce_type is BounceType.SOFT
+
+
+def test_user_unknown_after_data_soft() -> None:
+    text = "550 5.1.0 <pat@example.net>... User unknown"
+    (verdict,) = RULES.classify(bounce_with("5.1.0", "550", text, command="DATA"))
+
+    assert verdict.reason is Reason.FILTERED
+    assert verdict.bounce_type is BounceType.SOFT
+
+
+def test_user_unknown_code_outranks_data() -> None:
+    text = "550 5.1.1 <pat@example.net>... User unknown"
+    (verdict,) = RULES.classify(bounce_with("5.1.1", "550", text, command="DATA"))
+
     assert verdict.reason is Reason.USER_UNKNOWN
+    assert verdict.bounce_type is BounceType.HARD
 
 
 OFFICE365_NDR = b"""\

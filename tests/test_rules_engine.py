@@ -27,6 +27,7 @@ def bounce_with(
     action: Action | None = Action.FAILED,
     kind: BounceKind = BounceKind.DSN,
     format: str = "postfix",
+    command: str | None = None,
 ) -> Bounce:
     recipient = Recipient(
         address=address,
@@ -34,6 +35,7 @@ def bounce_with(
         status=StatusCode.parse(status) if status else None,
         reply_code=reply_code,
         diagnostic=diagnostic,
+        command=command,
     )
     return Bounce(kind=kind, format=format, recipients=(recipient,))
 
@@ -97,6 +99,25 @@ def test_action_condition() -> None:
 
     assert winner(rules, bounce_with(action=Action.DELAYED)) == "r"
     assert winner(rules, bounce_with(action=Action.FAILED)) == NO_RULE
+
+
+def test_command_condition() -> None:
+    rules = [rule("r", command=["rcpt"])]
+
+    assert winner(rules, bounce_with(command="RCPT")) == "r"
+    assert winner(rules, bounce_with(command="DATA")) == NO_RULE
+    assert winner(rules, bounce_with(command=None)) == NO_RULE
+
+
+def test_command_condition_evidence() -> None:
+    (verdict,) = RuleSet([rule("r", command="DATA")]).classify(bounce_with(command="DATA"))
+
+    assert verdict.evidence == (Evidence("command", "DATA"),)
+
+
+def test_unknown_command_condition() -> None:
+    with pytest.raises(RuleError, match="unknown command condition RCPT TO"):
+        RuleSet([rule("r", command="RCPT TO")])
 
 
 def test_format_condition_ignores_case() -> None:

@@ -128,6 +128,7 @@ def test_default_rules_file_valid() -> None:
         ("[[rule]]\nid = 'x'\nreason = 'blocked'\ncolour = 'red'", "x", "unknown condition"),
         ("[[rule]]\nid = 'x'\nreason = 'blocked'\naction = 'bounced'", "x", "unknown action"),
         ("[[rule]]\nid = 'x'\nreason = 'blocked'\nkind = 'letter'", "x", "unknown kind"),
+        ("[[rule]]\nid = 'x'\nreason = 'blocked'\ncommand = 'RCPT TO'", "x", "unknown command"),
         ("[[rule]]\nid = 'x'\nreason = 'blocked'\nbounce_type = 'medium'", "x", "bounce_type"),
         ("[[rule]]\nid = 'x'\nreason = 'blocked'\ndiagnostic = '(unclosed'", "x", "pattern"),
         ("[[rule]]\nid = 'x'\nreason = 'blocked'\nstatus = '5.1'", "x", "status condition"),

@@ -24,6 +24,7 @@ from email.message import Message
 import attrs
 
 from bouncekit._address import normalize_address
+from bouncekit._command import command_in_notice, find_command
 from bouncekit._model import (
     Action,
     Defect,
@@ -349,6 +350,7 @@ def recipient_from_fields(fields: RecipientFields, defects: list[Defect]) -> Rec
         diagnostic=diagnostic or None,
         remote_mta=fields.remote_mta.value if fields.remote_mta else None,
         dsn=fields,
+        command=find_command(diagnostic) if diagnostic else None,
     )
 
 
@@ -377,15 +379,23 @@ def with_notice_text(recipient: Recipient, notice: str) -> Recipient:
     Some servers write only ``Status: 5.0.0`` in the DSN group and give the
     remote server's reply in the text part, on the line that names the
     recipient. A missing or generic status, a missing reply code and a missing
-    diagnostic are taken from that line.
+    diagnostic are taken from that line. The SMTP command, when the diagnostic
+    does not name it, is taken from the notice's transcript or wording about
+    the recipient.
     """
+    if not notice:
+        return recipient
+    if recipient.command is None:
+        command = command_in_notice(recipient.address, notice)
+        if command is not None:
+            recipient = attrs.evolve(recipient, command=command)
     complete = (
         recipient.status is not None
         and not recipient.status.is_generic
         and recipient.reply_code is not None
         and recipient.diagnostic is not None
     )
-    if complete or not notice:
+    if complete:
         return recipient
     line = _notice_lines_about(recipient.address, notice)
     if line is None:
@@ -395,4 +405,5 @@ def with_notice_text(recipient: Recipient, notice: str) -> Recipient:
         status=most_specific_status(recipient.status, [line]),
         reply_code=recipient.reply_code or find_reply_code(line),
         diagnostic=recipient.diagnostic or line,
+        command=recipient.command or find_command(line),
     )

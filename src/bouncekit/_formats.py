@@ -38,6 +38,7 @@ from typing import Any
 import attrs
 
 from bouncekit._address import find_addresses, normalize_address
+from bouncekit._command import command_in_notice, find_command
 from bouncekit._feedback import (
     ARF_TYPE,
     auto_reply,
@@ -538,7 +539,9 @@ def _failed_recipients(
         if single and not diagnostic:
             # The reason is elsewhere in the notice, maybe on the address's line.
             diagnostic = _join_wrapped([notice_text.replace(entry.address, "")])
-        recipients.append(_recipient(entry.address, diagnostic, whole, temporary, delayed))
+        recipient = _recipient(entry.address, diagnostic, whole, temporary, delayed)
+        command = find_command(diagnostic) or command_in_notice(entry.address, notice_text)
+        recipients.append(attrs.evolve(recipient, command=command))
     return recipients
 
 
@@ -801,6 +804,7 @@ def _from_group(recipient: Recipient, group: RecipientFields) -> Recipient:
         diagnostic=diagnostic,
         remote_mta=group.remote_mta.value if group.remote_mta else None,
         dsn=group,
+        command=(find_command(diagnostic) if diagnostic else None) or recipient.command,
     )
 
 

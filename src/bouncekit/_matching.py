@@ -10,6 +10,7 @@ from typing import Final
 
 import regex
 
+from bouncekit._command import COMMANDS
 from bouncekit._literals import required_literals
 from bouncekit._model import Action, Bounce, BounceKind, Recipient
 from bouncekit._rules import Evidence, Rule
@@ -24,10 +25,10 @@ _EVIDENCE_LENGTH: Final = 200
 _STATUS_PATTERN: Final = re.compile(r"([245]|\*)(?:\.(\d{1,3}|\*)(?:\.(\d{1,3}|\*))?)?")
 _REPLY_PATTERN: Final = re.compile(r"[2-5](?:\d\d|\d?[*x]|[x*]{0,2})", re.IGNORECASE)
 
-FactsKey = tuple[BounceKind, str, Action | None, tuple[int, int, int] | None, str, bool, bool]
+FactsKey = tuple[BounceKind, str, Action | None, tuple[int, int, int] | None, str, str, bool, bool]
 """
 The facts that decide the cheap conditions: kind, format, action, status, reply code,
-and whether there is a diagnostic text and a domain at all.
+SMTP command, and whether there is a diagnostic text and a domain at all.
 """
 
 
@@ -38,7 +39,16 @@ class Facts:
 
     def __init__(self, bounce: Bounce, recipient: Recipient | None) -> None:
         if recipient is None:
-            self.key: FactsKey = (bounce.kind, bounce.format.lower(), None, None, "", False, False)
+            self.key: FactsKey = (
+                bounce.kind,
+                bounce.format.lower(),
+                None,
+                None,
+                "",
+                "",
+                False,
+                False,
+            )
             self.status_text = ""
             self.diagnostic = ""
             self.folded = ""
@@ -56,6 +66,7 @@ class Facts:
             recipient.action,
             numbers,
             recipient.reply_code or "",
+            (recipient.command or "").upper(),
             bool(self.diagnostic),
             bool(self.domain),
         )
@@ -130,6 +141,7 @@ class CompiledRule:
     __slots__ = (
         "actions",
         "alternatives",
+        "commands",
         "domain_exact",
         "domain_globs",
         "formats",
@@ -148,6 +160,12 @@ class CompiledRule:
         self.kinds = frozenset(conditions.kind)
         self.formats = frozenset(name.lower() for name in conditions.format)
         self.actions = frozenset(conditions.action)
+        self.commands = frozenset(conditions.command)
+        unknown = sorted(self.commands - COMMANDS)
+        if unknown:
+            known = ", ".join(sorted(COMMANDS))
+            msg = f"unknown command condition {', '.join(unknown)}. Use one of: {known}."
+            raise ValueError(msg)
         statuses = [_parse_status(text) for text in conditions.status]
         self.status_exact = frozenset(s for s in statuses if -1 not in s)
         self.status_wild = tuple(s for s in statuses if -1 in s)
@@ -162,7 +180,7 @@ class CompiledRule:
 
     def match_key(self, key: FactsKey, status_text: str) -> tuple[Evidence, ...] | None:
         """Return the evidence when the conditions on *key* hold, else ``None``."""
-        kind, format_name, action, status, reply, has_text, has_domain = key
+        kind, format_name, action, status, reply, command, has_text, has_domain = key
         if (self.alternatives and not has_text) or (self._has_domains() and not has_domain):
             return None
         evidence: list[Evidence] = []
@@ -178,6 +196,10 @@ class CompiledRule:
             if action not in self.actions:
                 return None
             evidence.append(Evidence("action", str(action)))
+        if self.commands:
+            if command not in self.commands:
+                return None
+            evidence.append(Evidence("command", command))
         if self.status_exact or self.status_wild:
             if not self._status_matches(status):
                 return None

@@ -265,6 +265,10 @@ class Recipient:
         diagnostic: The remote server's reply or the notice's reason text, unfolded.
         remote_mta: The host that gave the diagnostic.
         dsn: The DSN group this recipient came from, when the notice had one.
+        command: The SMTP command the remote server was replying to when it gave
+            the diagnostic, upper-cased (``"RCPT"``, ``"DATA"``, ``"MAIL"``,
+            ``"CONNECT"`` for its greeting, ...), or ``None`` when the notice does
+            not say.
     """
 
     address: str
@@ -274,6 +278,7 @@ class Recipient:
     diagnostic: str | None = None
     remote_mta: str | None = None
     dsn: RecipientFields | None = None
+    command: str | None = None
 
     @property
     def domain(self) -> str:

@@ -57,7 +57,7 @@ class Evidence:
 
     Attributes:
         field: The field that was tested: ``status``, ``reply_code``, ``action``,
-            ``diagnostic``, ``domain``, ``format`` or ``kind``.
+            ``command``, ``diagnostic``, ``domain``, ``format`` or ``kind``.
         text: The value that matched: the status code, the reply code, or for
             ``diagnostic`` the part of the text that the pattern matched.
     """
@@ -97,6 +97,11 @@ def _actions(value: Iterable[Action | str] | str) -> tuple[Action, ...]:
     return tuple(Action(item) for item in values)
 
 
+def _commands(value: Iterable[str] | str) -> tuple[str, ...]:
+    values = (value,) if isinstance(value, str) else tuple(value)
+    return tuple(item.strip().upper() for item in values)
+
+
 def _kinds(value: Iterable[BounceKind | str] | str) -> tuple[BounceKind, ...]:
     values = (value,) if isinstance(value, str) else tuple(value)
     return tuple(BounceKind(item) for item in values)
@@ -114,6 +119,9 @@ class Conditions:
         reply_code: SMTP reply codes, exact (``"550"``) or a prefix ending in
             ``*`` (``"55*"``, ``"4*"``).
         action: RFC 3464 actions.
+        command: SMTP commands the remote server was replying to, as in
+            :attr:`bouncekit.Recipient.command` (``"RCPT"``, ``"DATA"``, ``"MAIL"``,
+            ``"CONNECT"``, ...), in any case.
         diagnostic: Regular expressions (syntax of the ``regex`` package), searched
             case-insensitively in the diagnostic text.
         domain: Recipient domains, with shell wildcards (``"yahoo.*"``,
@@ -125,6 +133,7 @@ class Conditions:
     status: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     reply_code: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     action: tuple[Action, ...] = attrs.field(default=(), converter=_actions)
+    command: tuple[str, ...] = attrs.field(default=(), converter=_commands)
     diagnostic: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     domain: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     format: tuple[str, ...] = attrs.field(default=(), converter=_strings)

@@ -29,12 +29,12 @@ from bouncekit._rules import (
 __all__ = ["RuleSet", "check_rules", "classify", "classify_message", "load_rules"]
 
 _DEFAULT_FILE: Final = "default_rules.toml"
-# Distinct (kind, format, action, status, reply code) combinations whose candidate
+# Distinct (kind, format, action, status, reply code, command) combinations whose candidate
 # rules a rule set keeps; past this many it starts over, so memory stays bounded.
 _CACHE_SIZE: Final = 4096
 _RULE_KEYS: Final = frozenset({"id", "priority", "reason", "bounce_type", "rationale", "enabled"})
 _CONDITION_KEYS: Final = frozenset(
-    {"status", "reply_code", "action", "diagnostic", "domain", "format", "kind"}
+    {"status", "reply_code", "action", "command", "diagnostic", "domain", "format", "kind"}
 )
 _ENUM_CONDITIONS: Final[Mapping[str, type[Action] | type[BounceKind]]] = {
     "action": Action,
@@ -155,7 +155,7 @@ class RuleSet:
         Return a verdict on the message as a whole, with ``address`` ``None``.
 
         Only the message's kind and format are tested: conditions on recipient fields
-        (status, reply code, action, diagnostic, domain) never hold. This gives a
+        (status, reply code, action, command, diagnostic, domain) never hold. This gives a
         message that reports on no recipient, such as an out-of-office reply or a
         message that is not a bounce, a verdict of its own.
         """

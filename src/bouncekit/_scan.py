@@ -128,6 +128,7 @@ def bounce_record(source: str, bounce: Bounce, rules: RuleSet | None = None) -> 
                 "reply_code": recipient.reply_code,
                 "diagnostic": recipient.diagnostic,
                 "remote_mta": recipient.remote_mta,
+                "command": recipient.command,
                 "bounce_type": classification.bounce_type.value,
                 "reason": classification.reason.value,
                 "rule": classification.rule,
