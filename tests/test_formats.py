@@ -867,6 +867,13 @@ def test_auto_reply_lists_responder() -> None:
     assert not bounce.is_bounce
 
 
+def test_auto_reply_raw_utf8_subject() -> None:
+    raw = notice(VACATION, sender="Kai <kai@example.net>", subject="Réponse automatique", extra="")
+    bounce = bouncekit.parse(raw)
+    assert bounce.kind is BounceKind.AUTO_REPLY
+    assert bounce.headers.get("Subject") == "Réponse automatique"
+
+
 def test_auto_reply_verdict_ignored() -> None:
     raw = notice(VACATION, sender="Kai <kai@example.net>", subject="Out of Office", extra="")
     (verdict,) = RuleSet.default().classify(bouncekit.parse(raw))

@@ -227,7 +227,8 @@ def auto_reply(base: Bounce, text: str = "") -> Bounce:
     responder = _responder(base.headers)
     closed = _closed_mailbox_sentence(text)
     if closed is not None:
-        address = (find_addresses(closed) or [responder])[0]
+        named = find_addresses(closed)
+        address = named[0] if named else responder
         if address:
             # RFC 3463 section 3: X.0.0 when only the class is known, here permanent.
             status = StatusCode(5, 0, 0)
