@@ -13,7 +13,8 @@ import json
 import pytest
 
 import bouncekit
-from bouncekit import Action, BounceKind
+from bouncekit import Action, BounceKind, BounceType, Reason
+from bouncekit.rules import RuleSet
 
 
 def notice(
@@ -857,9 +858,46 @@ def test_auto_reply_kind(extra: str, subject: str) -> None:
     assert bouncekit.parse(raw).kind is BounceKind.AUTO_REPLY
 
 
-def test_auto_reply_has_no_recipients() -> None:
+def test_auto_reply_lists_responder() -> None:
     raw = notice(VACATION, sender="Kai <kai@example.net>", subject="Out of Office", extra="")
-    assert bouncekit.parse(raw).recipients == ()
+    bounce = bouncekit.parse(raw)
+    assert [recipient.address for recipient in bounce.recipients] == ["kai@example.net"]
+    assert bounce.recipients[0].action is None
+    assert bounce.recipients[0].status is None
+    assert not bounce.is_bounce
+
+
+def test_auto_reply_raw_utf8_subject() -> None:
+    raw = notice(VACATION, sender="Kai <kai@example.net>", subject="Réponse automatique", extra="")
+    bounce = bouncekit.parse(raw)
+    assert bounce.kind is BounceKind.AUTO_REPLY
+    assert bounce.headers.get("Subject") == "Réponse automatique"
+
+
+def test_auto_reply_verdict_ignored() -> None:
+    raw = notice(VACATION, sender="Kai <kai@example.net>", subject="Out of Office", extra="")
+    (verdict,) = RuleSet.default().classify(bouncekit.parse(raw))
+    assert verdict.bounce_type is BounceType.IGNORED
+    assert verdict.reason is Reason.AUTO_REPLY
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "This email inbox kai@example.net is no longer in use. Please write to sales.",
+        "Thank you for your message. This mailbox has been closed.",
+        "Kai no longer works here; please contact our front desk.",
+    ],
+)
+def test_closed_mailbox_reply_is_bounce(text: str) -> None:
+    raw = notice(text + "\n", sender="Kai <kai@example.net>", subject="Automatic reply", extra="")
+    bounce = bouncekit.parse(raw)
+    assert bounce.kind is BounceKind.NON_STANDARD
+    assert [recipient.address for recipient in bounce.recipients] == ["kai@example.net"]
+    assert bounce.recipients[0].action is Action.FAILED
+    assert str(bounce.recipients[0].status) == "5.0.0"
+    (verdict,) = RuleSet.default().classify(bounce)
+    assert verdict.bounce_type is not BounceType.HARD
 
 
 def test_auto_reply_message_id_from_in_reply_to() -> None:

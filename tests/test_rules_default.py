@@ -412,7 +412,8 @@ def test_reported_out_of_office_case(shared_dir: Path) -> None:
     (case,) = shared_dir.joinpath("cases").glob("16-*")
     bounce = bouncekit.parse(case.joinpath("input.eml").read_bytes())
 
-    assert RULES.classify(bounce) == ()
+    verdicts = RULES.classify(bounce)
+    assert [(v.bounce_type, v.reason) for v in verdicts] == [(BounceType.IGNORED, Reason.AUTO_REPLY)]
     assert RULES.classify_message(bounce).bounce_type is BounceType.IGNORED
 
 

@@ -3,7 +3,8 @@ Messages in a bounce mailbox that are not failures: complaints and auto-replies.
 
 An ARF feedback report (RFC 5965) reports that a recipient marked a message as
 spam or asked to leave a list. An automatic reply (RFC 3834) shows that the
-mailbox works. Neither may be counted as a failed delivery.
+mailbox works, unless its text says the mailbox is closed. Neither may be
+counted as a failed delivery.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import contextlib
 import email.header
 import email.parser
 import email.policy
+import re
 from collections.abc import Sequence
 from email.message import Message
 
@@ -19,7 +21,8 @@ import attrs
 
 from bouncekit._address import find_addresses
 from bouncekit._message import RETURNED_TYPES, headers_of, normalize_message_id, returned_headers
-from bouncekit._model import Bounce, BounceKind, Headers, Recipient
+from bouncekit._model import Action, Bounce, BounceKind, Headers, Recipient
+from bouncekit._status import StatusCode
 from bouncekit._text import part_text, repair_text
 
 __all__ = [
@@ -173,18 +176,79 @@ def is_auto_reply(headers: Headers) -> bool:
     return any(marker in subject for marker in _AUTO_REPLY_SUBJECTS)
 
 
-def auto_reply(base: Bounce) -> Bounce:
+# Wordings of an automatic reply that says the mailbox itself is gone, which is
+# a failure notice in effect even though the mail server sent it as a reply.
+_MAILBOX_CLOSED = re.compile(
+    r"\b(?:is|has been|will be) no longer "
+    r"(?:in use|active|monitored|valid|available|checked|read)\b"
+    r"|\b(?:mailbox|inbox|account|address) (?:has been|was|is) "
+    r"(?:closed|deactivated|disabled|discontinued)\b"
+    r"|\bno longer (?:exists|works (?:here|for)|with (?:the company|us))\b",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s")
+
+
+def _closed_mailbox_sentence(text: str) -> str | None:
+    """Return the sentence of an auto-reply's *text* that says the mailbox is closed."""
+    found = _MAILBOX_CLOSED.search(text)
+    if found is None:
+        return None
+    starts = [match.end() for match in _SENTENCE_END.finditer(text, 0, found.start())]
+    start = starts[-1] if starts else 0
+    end = _SENTENCE_END.search(text, found.end())
+    return " ".join(text[start : end.start() if end else len(text)].split())
+
+
+def _responder(headers: Headers) -> str | None:
+    for name in ("From", "Reply-To", "Sender"):
+        found = find_addresses(headers.get(name) or "")
+        if found:
+            return found[0]
+    return None
+
+
+def auto_reply(base: Bounce, text: str = "") -> Bounce:
     """
-    Mark *base* as an auto-reply with no recipients: it reports no failure.
+    Mark *base* as an auto-reply, reporting on the address that replied.
+
+    The responder is the reply's ``From`` address, listed with no action and
+    no status: the reply shows its mailbox works, and the rules classify it as
+    ignored. A reply whose *text* says the mailbox is no longer in use is a
+    failure notice in effect: it becomes a non-standard bounce for the address
+    that sentence names (or the responder), with the sentence as diagnostic.
 
     The original Message-ID falls back to ``In-Reply-To`` when no copy of the
     original message came back.
     """
-    # NOTE: a reply saying the mailbox is no longer in use stays an auto-reply;
-    # its text is not read.
     original_id = base.original_message_id
     if original_id is None:
         original_id = normalize_message_id(base.headers.get("In-Reply-To"))
+    responder = _responder(base.headers)
+    closed = _closed_mailbox_sentence(text)
+    if closed is not None:
+        named = find_addresses(closed)
+        address = named[0] if named else responder
+        if address:
+            # RFC 3463 section 3: X.0.0 when only the class is known, here permanent.
+            status = StatusCode(5, 0, 0)
+            recipient = Recipient(address, action=Action.FAILED, status=status, diagnostic=closed)
+            return attrs.evolve(
+                base,
+                kind=BounceKind.NON_STANDARD,
+                format="rfc3834",
+                recipients=(recipient,),
+                original_message_id=original_id,
+            )
+    recipients = (
+        ()
+        if responder is None
+        else (Recipient(responder, diagnostic=decoded_subject(base.headers)),)
+    )
     return attrs.evolve(
-        base, kind=BounceKind.AUTO_REPLY, format="rfc3834", original_message_id=original_id
+        base,
+        kind=BounceKind.AUTO_REPLY,
+        format="rfc3834",
+        recipients=recipients,
+        original_message_id=original_id,
     )

@@ -657,7 +657,7 @@ def _non_standard(message: Message, parts: Sequence[Message], base: Bounce) -> B
     fmt = _recognise(notice)
     if fmt is None:
         if is_auto_reply(base.headers):
-            return auto_reply(base)
+            return auto_reply(base, notice.text)
         return base
     if fmt.layout == "ses-json":
         return _amazon_ses(notice, base) or base
@@ -667,7 +667,7 @@ def _non_standard(message: Message, parts: Sequence[Message], base: Bounce) -> B
     recipients = _failed_recipients(notice, fmt, notice_text, original)
     if not recipients:
         if is_auto_reply(base.headers):
-            return auto_reply(base)
+            return auto_reply(base, notice.text)
         return attrs.evolve(
             base,
             original_headers=original,

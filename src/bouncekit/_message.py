@@ -62,8 +62,13 @@ def iter_parts(message: Message) -> Iterator[Message]:
 
 
 def headers_of(message: Message) -> Headers:
-    """Return the header fields of *message* with values unfolded."""
-    return Headers(tuple((name, unfold(str(value))) for name, value in message.items()))
+    """
+    Return the header fields of *message* with values unfolded.
+
+    ``raw_items`` keeps 8-bit bytes as the surrogates ``unfold`` decodes, where
+    ``items`` would turn them into replacement characters.
+    """
+    return Headers(tuple((name, unfold(str(value))) for name, value in message.raw_items()))
 
 
 def returned_headers(part: Message) -> Headers:
