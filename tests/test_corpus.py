@@ -25,8 +25,8 @@ FLOORS_ALL = {
     "address_pct": 98.4,
     "message_id_pct": 98.2,
     "not_bounce_pct": 83.0,
-    "reason_pct": 89.2,
-    "hard_pct": 96.8,
+    "reason_pct": 92.9,
+    "hard_pct": 97.5,
 }
 FLOORS_NON_DSN = {
     "detected_pct": 96.9,
@@ -34,7 +34,7 @@ FLOORS_NON_DSN = {
     "status_pct": 97.6,
     "address_pct": 97.1,
     "message_id_pct": 99.3,
-    "reason_pct": 87.2,
+    "reason_pct": 91.5,
     "hard_pct": 97.6,
 }
 FLOORS_DSN = {
@@ -42,8 +42,8 @@ FLOORS_DSN = {
     "status_pct": 95.0,
     "address_pct": 99.0,
     "message_id_pct": 94.0,
-    "reason_pct": 91.0,
-    "hard_pct": 96.1,
+    "reason_pct": 94.2,
+    "hard_pct": 97.4,
 }
 
 

@@ -297,6 +297,34 @@ def test_status_from_notice_text() -> None:
     assert "User unknown" in recipient.diagnostic
 
 
+NO_DIAGNOSTIC_GROUP = (
+    "Reporting-MTA: dns; mx.example.org\n\n"
+    "Final-Recipient: rfc822; a@example.net\nAction: failed\nStatus: 5.0.0\n"
+)
+
+
+def test_diagnostic_from_notice_line() -> None:
+    raw = make_dsn(NO_DIAGNOSTIC_GROUP).replace(
+        b"Your message could not be delivered.\n",
+        b"Your message wasn't delivered to a@example.net because the address couldn't be found.\n",
+    )
+    (recipient,) = bouncekit.parse(raw).recipients
+
+    assert recipient.diagnostic is not None
+    assert "address couldn't be found" in recipient.diagnostic
+
+
+def test_diagnostic_from_paragraph_after_address() -> None:
+    raw = make_dsn(NO_DIAGNOSTIC_GROUP).replace(
+        b"Your message could not be delivered.\n",
+        b"I was unable to deliver your message to the following addresses:\n\n"
+        b"a@example.net\n\nReason: 550 Relaying denied\n\nPlease do not reply.\n",
+    )
+    (recipient,) = bouncekit.parse(raw).recipients
+
+    assert recipient.diagnostic == "Reason: 550 Relaying denied"
+
+
 def test_class_from_reply_code_without_status() -> None:
     body = "Original-Recipient: <a@example.net>\nAction: failed\nDiagnostic-Code: smtp; 550 Unknown user\n"
     bounce = bouncekit.parse(make_dsn(body))

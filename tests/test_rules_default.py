@@ -73,6 +73,9 @@ SAMPLES: dict[str, Bounce] = {
     ),
     "status-user-unknown": bounce_with("5.1.1", "550", "550 5.1.1 <pat@example.net>"),
     "status-null-mx": bounce_with("5.1.10", "556", "556 5.1.10 Domain has null MX"),
+    "status-no-mail-host": bounce_with(
+        "5.4.4", None, "Sorry, I couldn't find a mail exchanger or IP address. (#5.4.4)"
+    ),
     "status-host-unknown": bounce_with("5.1.2", "550", "550 5.1.2 Bad destination system"),
     "status-has-moved": bounce_with("5.1.6", "550", "550 5.1.6 Gone"),
     "status-sender-address": bounce_with("5.1.8", "501", "501 5.1.8 Bad sender"),
@@ -82,6 +85,9 @@ SAMPLES: dict[str, Bounce] = {
     "status-system-full": bounce_with("4.3.1", "452", "452 4.3.1 Storage"),
     "status-message-too-big": bounce_with("5.3.4", "552", "552 5.3.4 Length"),
     "status-expired": bounce_with("4.4.7", None, None),
+    "status-expired-dns-failure": bounce_with(
+        "4.4.7", None, "Deferred: Name server: example.net.: host name lookup failure"
+    ),
     "status-routing-loop": bounce_with("5.4.6", "554", "554 5.4.6 Hop count exceeded"),
     "status-auth-failure": bounce_with("5.7.26", "550", "550 5.7.26 Authentication checks"),
     "status-reverse-dns": bounce_with("5.7.25", "550", "550 5.7.25 Check the sending host"),
@@ -413,7 +419,9 @@ def test_reported_out_of_office_case(shared_dir: Path) -> None:
     bounce = bouncekit.parse(case.joinpath("input.eml").read_bytes())
 
     verdicts = RULES.classify(bounce)
-    assert [(v.bounce_type, v.reason) for v in verdicts] == [(BounceType.IGNORED, Reason.AUTO_REPLY)]
+    assert [(v.bounce_type, v.reason) for v in verdicts] == [
+        (BounceType.IGNORED, Reason.AUTO_REPLY)
+    ]
     assert RULES.classify_message(bounce).bounce_type is BounceType.IGNORED
 
 

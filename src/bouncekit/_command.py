@@ -12,7 +12,8 @@ name the stage in their own ways, and this module reads the common ones:
 - Sendmail and Courier session transcripts: ``>>> RCPT To:<...>`` followed by the
   reply ``<<< 550 ...``;
 - qmail: ``does not like recipient``, ``but sender was rejected``, ``failed after
-  I sent the message``, and DragonFly's ``did not like our RCPT TO``.
+  I sent the message``, and DragonFly's ``did not like our RCPT TO``;
+- Trend Micro's ``Sent <<< RCPT TO:<...>`` and ``SMTP:RCPT host ...: 553 ...``.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ _PHRASES: Final = re.compile(
     r"|(?P<helo>but my name was rejected)"
     r"|(?P<connect>but greeting failed|during greeting wait|refused to talk to me)"
     r"|(?P<data>failed after i sent the message|failed on data command)"
-    r"|\bsent <<< (?P<trend>rcpt to|mail from|data)\b",
+    r"|\bsent <<< (?P<trend>rcpt to|mail from|data)\b"
+    r"|\bsmtp:(?P<stage>rcpt|mail|data)\b",
     re.IGNORECASE,
 )
 _FIXED: Final = {

@@ -372,6 +372,44 @@ def _notice_lines_about(address: str, notice: str) -> str | None:
     return None
 
 
+# What a line that names an address must have besides it to count as a reason.
+_MIN_REASON_LENGTH = 8
+
+
+def _notice_reason_about(address: str, notice: str) -> str | None:
+    """
+    Return the notice's words about *address* when no line about it has codes.
+
+    That is the line that names the address, when it says more than the address, or
+    else the paragraph after a line that holds the address alone, as in a list of
+    failed addresses each followed by its reason.
+    """
+    wanted = address.lower()
+    lines = notice.splitlines()
+    for index, line in enumerate(lines):
+        if wanted not in line.lower():
+            continue
+        rest = line.lower().replace(wanted, "").strip(" \t<>:;,.\"'()[]-")
+        if len(rest) >= _MIN_REASON_LENGTH:
+            return line.strip()
+        paragraph = _next_paragraph(lines, index + 1)
+        if paragraph:
+            return paragraph
+    return None
+
+
+def _next_paragraph(lines: list[str], start: int) -> str:
+    """Return the lines from *start*, after any blank ones, up to the next blank line, joined."""
+    while start < len(lines) and not lines[start].strip():
+        start += 1
+    block = []
+    for line in lines[start:]:
+        if not line.strip():
+            break
+        block.append(line.strip())
+    return " ".join(block)
+
+
 def with_notice_text(recipient: Recipient, notice: str) -> Recipient:
     """
     Fill what a DSN group left out from the human-readable part of the notice.
@@ -379,7 +417,8 @@ def with_notice_text(recipient: Recipient, notice: str) -> Recipient:
     Some servers write only ``Status: 5.0.0`` in the DSN group and give the
     remote server's reply in the text part, on the line that names the
     recipient. A missing or generic status, a missing reply code and a missing
-    diagnostic are taken from that line. The SMTP command, when the diagnostic
+    diagnostic are taken from that line. A recipient with no diagnostic at all
+    takes the notice's words about it even without codes. The SMTP command, when the diagnostic
     does not name it, is taken from the notice's transcript or wording about
     the recipient.
     """
@@ -398,6 +437,8 @@ def with_notice_text(recipient: Recipient, notice: str) -> Recipient:
     if complete:
         return recipient
     line = _notice_lines_about(recipient.address, notice)
+    if line is None and recipient.diagnostic is None:
+        line = _notice_reason_about(recipient.address, notice)
     if line is None:
         return recipient
     return attrs.evolve(
