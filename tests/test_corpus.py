@@ -25,8 +25,8 @@ FLOORS_ALL = {
     "address_pct": 98.4,
     "message_id_pct": 98.2,
     "not_bounce_pct": 83.0,
-    "reason_pct": 92.9,
-    "hard_pct": 97.5,
+    "reason_pct": 93.9,
+    "hard_pct": 98.0,
 }
 FLOORS_NON_DSN = {
     "detected_pct": 96.9,
@@ -34,16 +34,16 @@ FLOORS_NON_DSN = {
     "status_pct": 97.6,
     "address_pct": 97.1,
     "message_id_pct": 99.3,
-    "reason_pct": 91.5,
-    "hard_pct": 97.6,
+    "reason_pct": 93.2,
+    "hard_pct": 98.4,
 }
 FLOORS_DSN = {
     "count_pct": 98.5,
     "status_pct": 95.0,
     "address_pct": 99.0,
     "message_id_pct": 94.0,
-    "reason_pct": 94.2,
-    "hard_pct": 97.4,
+    "reason_pct": 94.5,
+    "hard_pct": 97.7,
 }
 
 

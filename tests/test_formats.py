@@ -987,3 +987,23 @@ def test_ses_unexpected_shapes_skipped() -> None:
     )
     bounce = bouncekit.parse(raw)
     assert ([r.address for r in bounce.recipients], bounce.defects) == (["zoe@example.net"], ())
+
+
+def test_reply_above_address_kept() -> None:
+    body = (
+        "Error: Invalid user address\n"
+        "\n"
+        "Error message below:\n"
+        "550 - Requested action not taken: no such user here\n"
+        "\n"
+        "Message details:\n"
+        "  Subject: Offers\n"
+        "  MAIL FROM: news@example.com\n"
+        "  RCPT TO: pat@example.net\n"
+        "  Size (in bytes): 39\n"
+    )
+    (recipient,) = bouncekit.parse(notice(body)).recipients
+
+    assert recipient.address == "pat@example.net"
+    assert recipient.diagnostic is not None
+    assert recipient.diagnostic.startswith("550 - Requested action not taken: no such user here")

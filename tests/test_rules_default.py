@@ -131,6 +131,18 @@ SAMPLES: dict[str, Bounce] = {
         format="mailfoundry",
         recipients=(Recipient("pat@example.net", Action.FAILED, diagnostic="550 No such user"),),
     ),
+    "imail-user-unknown": Bounce(
+        kind=BounceKind.NON_STANDARD,
+        format="imailserver",
+        recipients=(
+            Recipient(
+                "pat@example.net",
+                Action.FAILED,
+                status=StatusCode(5, 0, 0),
+                diagnostic="Unknown user:",
+            ),
+        ),
+    ),
     "text-vendor-codes": bounce_with("5.0.0", "550", "550 SC-001 Mail rejected by Outlook.com"),
     "text-vendor-spam-codes": bounce_with("5.2.0", "550", "550 5.2.0 Mail rejete. OFR_506 [506]"),
     "phase-connection-refused": bounce_with("5.0.0", "550", "550 Access denied", command="CONNECT"),
@@ -170,6 +182,13 @@ SAMPLES: dict[str, Bounce] = {
     "text-user-unknown": bounce_with("5.0.0", "550", "550 Invalid recipient"),
     "text-expired": bounce_with("4.0.0", None, "Connection timed out"),
     "text-system-error": bounce_with("4.0.0", "450", "450 Internal server error"),
+    "text-queue-gave-up": bounce_with(
+        "4.4.1",
+        None,
+        "Resources temporarily unavailable. I'm not going to try again;"
+        " this message has been in the queue too long.",
+    ),
+    "text-try-later": bounce_with("4.0.0", "450", "450 Please try again later"),
     "text-syntax-error": bounce_with("5.0.0", "500", "500 Syntax error"),
     "text-starttls": bounce_with("5.0.0", None, "Must issue a STARTTLS command first"),
     "reply-not-local": bounce_with(None, "551", "551 not here"),

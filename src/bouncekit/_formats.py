@@ -193,6 +193,8 @@ _FAILURE_WORDS = re.compile(
 _PUNCTUATION = ":;,.-_=*<>()[] \t"
 _MAX_HEADER_LINES = 500
 _MAYBE_REPLY_CODE = re.compile(r"(?<!\d)[245][0-5]\d(?!\d)")
+# A line that is a server's failure reply: "550 - Requested action not taken: ...".
+_REPLY_LINE = re.compile(r"^[ \t]*[45][0-5]\d[ \t-].*$", re.MULTILINE)
 
 
 def _without_scripts(markup: str) -> str:
@@ -539,6 +541,11 @@ def _failed_recipients(
         if single and not diagnostic:
             # The reason is elsewhere in the notice, maybe on the address's line.
             diagnostic = _join_wrapped([notice_text.replace(entry.address, "")])
+        elif single and not _MAYBE_REPLY_CODE.search(diagnostic):
+            # Some layouts quote the server's reply above the address, not under it.
+            reply = _REPLY_LINE.search(notice_text)
+            if reply is not None:
+                diagnostic = f"{reply[0].strip()} {diagnostic}"
         recipient = _recipient(entry.address, diagnostic, whole, temporary, delayed)
         command = find_command(diagnostic) or command_in_notice(entry.address, notice_text)
         recipients.append(attrs.evolve(recipient, command=command))
