@@ -21,11 +21,11 @@ import bouncekit
 FLOORS_ALL = {
     "detected_pct": 98.5,
     "count_pct": 98.5,
-    "status_pct": 96.8,
+    "status_pct": 97.0,
     "address_pct": 98.4,
     "message_id_pct": 98.2,
     "not_bounce_pct": 83.0,
-    "reason_pct": 93.9,
+    "reason_pct": 94.6,
     "hard_pct": 98.0,
 }
 FLOORS_NON_DSN = {
@@ -34,15 +34,15 @@ FLOORS_NON_DSN = {
     "status_pct": 97.6,
     "address_pct": 97.1,
     "message_id_pct": 99.3,
-    "reason_pct": 93.2,
+    "reason_pct": 93.6,
     "hard_pct": 98.4,
 }
 FLOORS_DSN = {
     "count_pct": 98.5,
-    "status_pct": 95.0,
+    "status_pct": 96.5,
     "address_pct": 99.0,
     "message_id_pct": 94.0,
-    "reason_pct": 94.5,
+    "reason_pct": 95.5,
     "hard_pct": 97.7,
 }
 

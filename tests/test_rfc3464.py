@@ -325,6 +325,51 @@ def test_diagnostic_from_paragraph_after_address() -> None:
     assert recipient.diagnostic == "Reason: 550 Relaying denied"
 
 
+def test_recipient_fields_before_final_recipient() -> None:
+    body = (
+        "Reporting-MTA: dns; mx.example.org\n"
+        "Arrival-Date: Sat, 08 Feb 2025 11:22:21 GMT\n"
+        "Action: failed\n"
+        "Status: 5.0.0\n"
+        "Diagnostic-Code: smtp; 550 5.7.54 Unable to relay recipient\n"
+        "Final-Recipient: rfc822; a@example.net\n"
+    )
+    (recipient,) = bouncekit.parse(make_dsn(body)).recipients
+
+    assert recipient.address == "a@example.net"
+    assert recipient.action is Action.FAILED
+    assert recipient.status == StatusCode(5, 7, 54)
+    assert recipient.diagnostic == "550 5.7.54 Unable to relay recipient"
+
+
+def test_diagnostic_from_status_comment() -> None:
+    body = (
+        "Reporting-MTA: dns; mx.example.org\n\n"
+        "Final-Recipient: rfc822; a@example.net\n"
+        "Action: delayed\n"
+        "Status: 4.0.0 (example.net: host name lookup failure)\n"
+    )
+    (recipient,) = bouncekit.parse(make_dsn(body)).recipients
+
+    assert recipient.status == StatusCode(4, 0, 0)
+    assert recipient.diagnostic == "example.net: host name lookup failure"
+    assert recipient.dsn is not None
+    assert recipient.dsn.status_comment == "example.net: host name lookup failure"
+
+
+def test_diagnostic_code_outranks_status_comment() -> None:
+    body = (
+        "Reporting-MTA: dns; mx.example.org\n\n"
+        "Final-Recipient: rfc822; a@example.net\n"
+        "Action: failed\n"
+        "Status: 5.0.0 (permanent failure)\n"
+        "Diagnostic-Code: smtp; 550 Mailbox disabled\n"
+    )
+    (recipient,) = bouncekit.parse(make_dsn(body)).recipients
+
+    assert recipient.diagnostic == "550 Mailbox disabled"
+
+
 def test_class_from_reply_code_without_status() -> None:
     body = "Original-Recipient: <a@example.net>\nAction: failed\nDiagnostic-Code: smtp; 550 Unknown user\n"
     bounce = bouncekit.parse(make_dsn(body))

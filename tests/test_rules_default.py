@@ -151,6 +151,9 @@ SAMPLES: dict[str, Bounce] = {
     ),
     "phase-connection": bounce_with("5.0.0", "550", "550 No", command="CONNECT"),
     "phase-mail-from": bounce_with("5.0.0", "553", "553 No", command="MAIL"),
+    "text-report-unavailable": bounce_with(
+        "5.0.0", None, "The mail system --- Delivery report unavailable ---"
+    ),
     "text-not-compliant": bounce_with("5.0.0", "554", "554 Duplicate header 'DKIM-Signature'"),
     "text-auth-failure": bounce_with("5.7.1", "550", "550 5.7.1 Rejected per DMARC policy"),
     "text-reverse-dns": bounce_with("5.7.1", "550", "550 5.7.1 Fix reverse DNS for 192.0.2.1"),

@@ -45,6 +45,8 @@ __all__ = [
     "parse_delivery_status_text",
     "recipient_from_fields",
     "split_groups",
+    "with_notice_text",
+    "with_status_comment",
 ]
 
 DSN_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
@@ -208,10 +210,36 @@ def _parse_recipient_fields(group: Group, defects: list[Defect]) -> RecipientFie
             extensions.append((name, unfold(raw)))
         elif reader[0] not in values:
             values[reader[0]] = reader[1](raw)
+            if reader[0] == "status":
+                values["status_comment"] = _comment_of(raw)
     return RecipientFields(**values, extensions=Headers(tuple(extensions)))  # type: ignore[arg-type]
 
 
+_COMMENT = re.compile(r"\(([^()]*)\)")
+
+
+def _comment_of(raw: str) -> str | None:
+    """Return the text of the first RFC 5322 comment in a field value, if it has one."""
+    found = _COMMENT.search(unfold(raw))
+    if found is None:
+        return None
+    return found[1].strip() or None
+
+
 _RECIPIENT_FIELD_NAMES = frozenset({"final-recipient", "original-recipient", "action", "status"})
+_PER_RECIPIENT_NAMES = frozenset(
+    {
+        "final-recipient",
+        "original-recipient",
+        "action",
+        "status",
+        "remote-mta",
+        "diagnostic-code",
+        "last-attempt-date",
+        "final-log-id",
+        "will-retry-until",
+    }
+)
 _MESSAGE_FIELD_NAMES = frozenset(
     {"reporting-mta", "dsn-gateway", "received-from-mta", "arrival-date", "original-envelope-id"}
 )
@@ -223,8 +251,8 @@ def _resplit(groups: list[Group]) -> list[Group]:
 
     Some servers write the per-message group and the recipient groups with no
     blank line between them. A recipient group starts at ``Original-Recipient``
-    or ``Final-Recipient`` when the current group already has that field or
-    has a per-message field.
+    or ``Final-Recipient`` when the current group already has that field, and
+    at any per-recipient field when the current group has per-message fields only.
     """
     result: list[Group] = []
     for group in groups:
@@ -233,7 +261,13 @@ def _resplit(groups: list[Group]) -> list[Group]:
         for name, value in group:
             key = name.lower()
             starts_recipient = key in ("final-recipient", "original-recipient")
-            if current and starts_recipient and (key in seen or seen & _MESSAGE_FIELD_NAMES):
+            # A per-recipient field after per-message fields only, such as an Action
+            # written before Final-Recipient, also starts the recipient group.
+            after_message = bool(seen & _MESSAGE_FIELD_NAMES) and not seen & _PER_RECIPIENT_NAMES
+            if current and (
+                (starts_recipient and (key in seen or after_message))
+                or (key in _PER_RECIPIENT_NAMES and after_message)
+            ):
                 result.append(current)
                 current, seen = [], set()
             current.append((name, value))
@@ -408,6 +442,19 @@ def _next_paragraph(lines: list[str], start: int) -> str:
             break
         block.append(line.strip())
     return " ".join(block)
+
+
+def with_status_comment(recipient: Recipient) -> Recipient:
+    """
+    Take the comment of the ``Status`` field as the diagnostic when nothing else gave one.
+
+    Sendmail writes the reason of a delay there, as in ``Status: 4.0.0
+    (example.net: host name lookup failure)``, with no ``Diagnostic-Code``.
+    """
+    comment = recipient.dsn.status_comment if recipient.dsn is not None else None
+    if recipient.diagnostic is not None or comment is None:
+        return recipient
+    return attrs.evolve(recipient, diagnostic=comment)
 
 
 def with_notice_text(recipient: Recipient, notice: str) -> Recipient:

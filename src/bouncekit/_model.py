@@ -220,6 +220,8 @@ class RecipientFields:
         final_log_id: The reporting MTA's log id for the delivery.
         will_retry_until: Until when a delayed message is retried.
         extensions: Every other field, ``X-`` fields included, in order.
+        status_comment: The comment after the code in the ``Status`` field, such
+            as ``host name lookup failure`` in ``4.0.0 (host name lookup failure)``.
     """
 
     original_recipient: TypedValue | None = None
@@ -232,6 +234,7 @@ class RecipientFields:
     final_log_id: str | None = None
     will_retry_until: datetime.datetime | None = None
     extensions: Headers = attrs.Factory(Headers)
+    status_comment: str | None = None
 
 
 @attrs.frozen

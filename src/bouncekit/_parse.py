@@ -11,6 +11,7 @@ from bouncekit._dsn import (
     parse_delivery_status_text,
     recipient_from_fields,
     with_notice_text,
+    with_status_comment,
 )
 from bouncekit._formats import complete_bounce
 from bouncekit._message import (
@@ -201,7 +202,7 @@ def _parse_dsn(message: Message, parts: list[Message]) -> Bounce:
     for fields in delivery_status.recipients:
         recipient = recipient_from_fields(fields, defects)
         if recipient is not None:
-            recipients.append(with_notice_text(recipient, notice))
+            recipients.append(with_status_comment(with_notice_text(recipient, notice)))
     if not recipients:
         defects.append(Defect("no-recipients", "the DSN reports on no recipient"))
     return Bounce(
