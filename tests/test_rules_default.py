@@ -382,7 +382,9 @@ def test_reported_out_of_office_case(shared_dir: Path) -> None:
     bounce = bouncekit.parse(case.joinpath("input.eml").read_bytes())
 
     verdicts = RULES.classify(bounce)
-    assert [(v.bounce_type, v.reason) for v in verdicts] == [(BounceType.IGNORED, Reason.AUTO_REPLY)]
+    assert [(v.bounce_type, v.reason) for v in verdicts] == [
+        (BounceType.IGNORED, Reason.AUTO_REPLY)
+    ]
     assert RULES.classify_message(bounce).bounce_type is BounceType.IGNORED
 
 
