@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bouncekit._cli import main
+from bouncekit.correlate import SQLiteCorrelator
 
 DSN = (
     "From: MAILER-DAEMON@mx.example.org\n"
@@ -181,3 +182,36 @@ def test_usage_error_exit_status(capsys: pytest.CaptureFixture[str]) -> None:
         main(["scan"])
     assert stopped.value.code == 2
     assert "PATH" in capsys.readouterr().err
+
+
+def test_table_error_not_cut(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / ("a-rather-long-folder-name-" * 3) / "missing.eml"
+    status, out = scan(capsys, "--format", "table", str(missing))
+    assert status == 1
+    assert f"error: no such file or folder: {str(missing)!r}" in out
+
+
+def test_table_source_keeps_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / ("deep-folder-" * 4)
+    folder.mkdir()
+    (folder / "message-0042.eml").write_text(dsn())
+    _, out = scan(capsys, "--format", "table", str(folder))
+    row = out.splitlines()[1]
+    assert row.startswith("…")
+    assert "message-0042.eml" in row
+
+
+def test_error_summary_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["scan", "--format", "jsonl", str(tmp_path / "missing.eml")])
+    assert "1 record has an error" in capsys.readouterr().err
+
+
+def test_correlate_needs_jsonl(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = tmp_path / "ids.sqlite"
+    SQLiteCorrelator(store).close()
+    (tmp_path / "a.eml").write_text(dsn())
+    status = main(
+        ["scan", "--format", "csv", "--correlate", f"sqlite:{store}", str(tmp_path / "a.eml")]
+    )
+    assert status == 2
+    assert "add --format jsonl" in capsys.readouterr().err

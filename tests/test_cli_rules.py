@@ -124,7 +124,7 @@ def test_explain_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     status, _, err = run(capsys, "explain", str(tmp_path / "absent.eml"))
 
     assert status == 2
-    assert "cannot read" in err
+    assert "no such file or folder" in err
 
 
 def test_rules_check_valid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -150,3 +150,49 @@ def test_rules_check_lists_errors(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "rule 'x': unknown reason" in err
     assert "rule 'y': invalid pattern" in err
     assert "2 error(s)" in err
+
+
+def mbox_of_two(tmp_path: Path) -> Path:
+    box = tmp_path / "two.mbox"
+    first = Path(__file__).parent.parent / "examples" / "user-unknown.eml"
+    data = first.read_bytes()
+    box.write_bytes(
+        b"From MAILER-DAEMON Tue Mar  5 10:00:00 2024\n"
+        + data
+        + b"\n"
+        + b"From MAILER-DAEMON Tue Mar  5 10:00:01 2024\n"
+        + data
+    )
+    return box
+
+
+def test_explain_mbox_every_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    box = mbox_of_two(tmp_path)
+    status, out, _ = run(capsys, "explain", str(box))
+    assert status == 0
+    assert f"{box}#0: dsn" in out
+    assert f"{box}#1: dsn" in out
+
+
+def test_explain_mbox_one_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    box = mbox_of_two(tmp_path)
+    status, out, _ = run(capsys, "explain", f"{box}#1")
+    assert status == 0
+    assert f"{box}#1: dsn" in out
+    assert f"{box}#0" not in out
+
+
+def test_explain_mbox_index_out_of_range(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    box = mbox_of_two(tmp_path)
+    status, _, err = run(capsys, "explain", f"{box}#5")
+    assert status == 2
+    assert "has no message 5: it holds 2" in err
+
+
+def test_explain_empty_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "empty.eml").write_bytes(b"")
+    status, _, err = run(capsys, "explain", str(tmp_path / "empty.eml"))
+    assert status == 2
+    assert "holds no message" in err

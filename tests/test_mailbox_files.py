@@ -69,8 +69,8 @@ def test_maildir_exception_keeps_mail(tmp_path: Path, caplog: pytest.LogCaptureF
     with caplog.at_level(logging.WARNING), pytest.raises(OSError, match="database") as caught:
         fail_after_marking()
     assert len(MaildirMailbox(maildir).list_messages()) == 3
-    assert "3 marks lost" in caught.value.__notes__[0]
-    assert "3 marks lost" in caplog.text
+    assert "3 mark(s) lost" in caught.value.__notes__[0]
+    assert "3 mark(s) lost" in caplog.text
 
 
 def test_maildir_vanished_file_reported(tmp_path: Path) -> None:

@@ -217,7 +217,7 @@ def test_exception_in_loop_keeps_mail() -> None:
         box = open_box(server)
         with pytest.raises(KeyError) as caught:
             mark_each(box, fail=True)
-    assert "1 marks lost" in "".join(caught.value.__notes__)
+    assert "1 mark(s) lost" in "".join(caught.value.__notes__)
     assert not [command for command in server.commands if command.startswith(("DELE", "QUIT"))]
 
 

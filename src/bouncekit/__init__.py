@@ -8,7 +8,7 @@ fields, the original Message-ID and the defects found on the way.
 
 from __future__ import annotations
 
-import logging
+import logging as _logging
 
 from bouncekit._model import (
     Action,
@@ -49,4 +49,4 @@ __all__ = [
     "parse",
 ]
 
-logging.getLogger(__name__).addHandler(logging.NullHandler())
+_logging.getLogger(__name__).addHandler(_logging.NullHandler())

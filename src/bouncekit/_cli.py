@@ -152,6 +152,12 @@ def _shorten(text: object, width: int) -> str:
     return value if len(value) <= width else value[: width - 1] + "…"
 
 
+def _shorten_left(text: object, width: int) -> str:
+    """Shorten *text* from the left, because the end of a path names the message."""
+    value = "" if text is None else str(text)
+    return value if len(value) <= width else "…" + value[-(width - 1) :]
+
+
 def _write_table(records: Iterable[dict[str, Any]], out: TextIO) -> int:
     errors = 0
     layout = (
@@ -169,10 +175,10 @@ def _write_table(records: Iterable[dict[str, Any]], out: TextIO) -> int:
         rows = record["recipients"] or [record.get("verdict") or {}]
         for recipient in rows:
             cells = (
-                record["source"],
+                _shorten_left(record["source"], layout[0][1]),
                 record["kind"] or "error",
                 record["format"] or "",
-                recipient.get("address", record["error"] or ""),
+                recipient.get("address"),
                 recipient.get("status"),
                 recipient.get("bounce_type"),
                 recipient.get("reason"),
@@ -182,6 +188,9 @@ def _write_table(records: Iterable[dict[str, Any]], out: TextIO) -> int:
                 for cell, (_, width) in zip(cells, layout, strict=True)
             )
             out.write(line.rstrip() + "\n")
+        if record["error"] is not None:
+            # The error text is the one thing to read on such a row, so it is not cut.
+            out.write(f"    error: {record['error']}\n")
     return errors
 
 
@@ -194,10 +203,19 @@ def _scan(args: argparse.Namespace) -> int:
     except (RuleError, CorrelationError, StoreError) as exc:
         print(f"bouncekit: {exc}", file=sys.stderr)
         return 2
+    if correlate is not None and output_format != "jsonl":
+        print(
+            "bouncekit: --correlate adds a correlation object to JSON Lines records only; "
+            "add --format jsonl",
+            file=sys.stderr,
+        )
+        return 2
     errors = writer(_records(args.paths, args, correlate, rules), sys.stdout)
     if errors:
+        noun = "record has" if errors == 1 else "records have"
         print(
-            f"bouncekit: {errors} message(s) could not be read; see the error field",
+            f"bouncekit: {errors} {noun} an error (a message or mailbox that could not be read); "
+            "see the error field",
             file=sys.stderr,
         )
         return 1

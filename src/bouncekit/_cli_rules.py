@@ -11,6 +11,7 @@ from bouncekit._model import Bounce
 from bouncekit._parse import parse
 from bouncekit._rules import Classification, RuleError
 from bouncekit._ruleset import RuleSet, check_rules, load_rules
+from bouncekit._scan import ScanItem, iter_messages
 
 __all__ = ["add_rule_commands", "load_rule_set"]
 
@@ -25,7 +26,14 @@ def add_rule_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
             "and the evidence it matched."
         ),
     )
-    explain.add_argument("message", metavar="MESSAGE", help="a file holding one message")
+    explain.add_argument(
+        "message",
+        metavar="MESSAGE",
+        help=(
+            "a message file, an mbox file (every message, or PATH#N for the N-th, "
+            "counted from 0 as scan names them), a Maildir or a folder"
+        ),
+    )
     add_rules_option(explain)
     explain.set_defaults(handler=_explain)
 
@@ -71,14 +79,30 @@ def _explain(args: argparse.Namespace) -> int:
     except RuleError as exc:
         print(f"bouncekit: {exc}", file=sys.stderr)
         return 2
-    try:
-        data = Path(args.message).read_bytes()
-    except OSError as exc:
-        print(f"bouncekit: cannot read {args.message!r}: {exc.strerror or exc}", file=sys.stderr)
+    items = _explained_items(args.message)
+    if not items:
+        print(f"bouncekit: {args.message!r} holds no message", file=sys.stderr)
         return 2
-    bounce = parse(data)
-    write_explanation(args.message, bounce, rules, sys.stdout)
-    return 0
+    status = 0
+    for item in items:
+        if item.data is None:
+            print(f"bouncekit: {item.error}", file=sys.stderr)
+            status = 2
+            continue
+        write_explanation(item.source, parse(item.data), rules, sys.stdout)
+    return status
+
+
+def _explained_items(source: str) -> list[ScanItem]:
+    """Return the messages *source* names: a path, or ``path#N`` for one message of an mbox file."""
+    path, sep, index = source.rpartition("#")
+    if sep and index.isdigit() and not Path(source).exists():
+        found = [item for item in iter_messages(path) if item.source == source]
+        if found:
+            return found
+        count = sum(1 for _ in iter_messages(path))
+        return [ScanItem(source, error=f"{path!r} has no message {index}: it holds {count}")]
+    return list(iter_messages(source))
 
 
 def write_explanation(source: str, bounce: Bounce, rules: RuleSet, out: TextIO) -> None:

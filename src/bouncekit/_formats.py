@@ -659,10 +659,22 @@ def _recognise(notice: _Notice) -> NoticeFormat | None:
     return None
 
 
+def _unread_notice(base: Bounce) -> Bounce:
+    """Return *base* with a defect saying it looks like a failure notice but names no recipient."""
+    defect = Defect(
+        "unrecognised-notice",
+        "the sender or subject is a mail system's, but no failed recipient was found",
+    )
+    return attrs.evolve(base, defects=(*base.defects, defect))
+
+
 def _non_standard(message: Message, parts: Sequence[Message], base: Bounce) -> Bounce:
     notice = _read_notice(message, base.headers)
     fmt = _recognise(notice)
     if fmt is None:
+        if _has_bounce_evidence(notice):
+            # A mail system's notice that names no failure is not a reply from a person.
+            return _unread_notice(base)
         if is_auto_reply(base.headers):
             return auto_reply(base, notice.text)
         return base
@@ -673,12 +685,14 @@ def _non_standard(message: Message, parts: Sequence[Message], base: Bounce) -> B
         original = base.original_headers
     recipients = _failed_recipients(notice, fmt, notice_text, original)
     if not recipients:
-        if is_auto_reply(base.headers):
+        if is_auto_reply(base.headers) and not _has_bounce_evidence(notice):
             return auto_reply(base, notice.text)
-        return attrs.evolve(
-            base,
-            original_headers=original,
-            original_message_id=normalize_message_id(original.get("Message-ID")),
+        return _unread_notice(
+            attrs.evolve(
+                base,
+                original_headers=original,
+                original_message_id=normalize_message_id(original.get("Message-ID")),
+            )
         )
     return attrs.evolve(
         base,

@@ -158,11 +158,11 @@ def _report_lost(where: str, lost: frozenset[str], exc: BaseException | None) ->
         return
     listed = ", ".join(sorted(lost)[:20]) + (" ..." if len(lost) > 20 else "")
     logger.warning(
-        "%s closed without commit; %d marks lost, nothing deleted: %s", where, len(lost), listed
+        "%s closed without commit; %d mark(s) lost, nothing deleted: %s", where, len(lost), listed
     )
     if exc is not None:
         exc.add_note(
-            f"bouncekit: {where} was not committed; {len(lost)} marks lost, "
+            f"bouncekit: {where} was not committed; {len(lost)} mark(s) lost, "
             f"nothing deleted: {listed}"
         )
 

@@ -340,7 +340,11 @@ def _client_context(ssl_context: ssl.SSLContext | None) -> ssl.SSLContext:
 
 
 def _tls_error(exc: ssl.SSLError | ssl.CertificateError, host: str, port: int) -> TlsError:
-    return TlsError(f"TLS handshake with {host}:{port} failed: {exc}")
+    message = f"TLS handshake with {host}:{port} failed: {exc}"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        # A private or self-signed certificate is the usual cause on a bounce server.
+        message += "; to trust a private CA, pass its certificate as ssl_context (CLI: --ca-file)"
+    return TlsError(message)
 
 
 def _wrap(context: ssl.SSLContext, sock: socket.socket, host: str, port: int) -> ssl.SSLSocket:

@@ -26,7 +26,7 @@ from bouncekit._model import Bounce
 from bouncekit._pop3_client import Security
 from bouncekit._ruleset import RuleSet
 from bouncekit._scan import ScanItem, error_record, scan_item
-from bouncekit.exceptions import BounceKitError
+from bouncekit.exceptions import BounceKitError, TlsError
 
 __all__ = ["PASSWORD_VARIABLE", "Pop3Options", "is_pop3_url", "pop3_records"]
 
@@ -131,7 +131,12 @@ def _save_seen(path: Path, uids: set[str]) -> None:
 def _context(options: Pop3Options) -> ssl.SSLContext:
     if options.ca_file is None:
         return ssl.create_default_context()
-    return ssl.create_default_context(cafile=str(options.ca_file))
+    try:
+        return ssl.create_default_context(cafile=str(options.ca_file))
+    except (OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        msg = f"cannot load --ca-file {str(options.ca_file)!r}: {reason}"
+        raise TlsError(msg) from exc
 
 
 def pop3_records(

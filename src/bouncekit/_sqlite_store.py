@@ -155,6 +155,9 @@ class SQLiteCorrelator:
         mail servers retry before they give up: Postfix retries for five days
         by default (``maximal_queue_lifetime``).
         """
+        if not isinstance(max_age, datetime.timedelta):
+            msg = f"max_age must be a datetime.timedelta, not {type(max_age).__name__}"
+            raise TypeError(msg)
         moment = (now or datetime.datetime.now(datetime.UTC)).timestamp()
         cutoff = moment - max_age.total_seconds()
         with self._write() as connection:
