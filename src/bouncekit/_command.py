@@ -71,7 +71,28 @@ def _normalize(words: str) -> str:
     return first
 
 
+# Substrings of which every match of _PHRASES contains one. Testing them first is much
+# cheaper than the search, which most diagnostic texts fail.
+_PHRASE_KEYS: Final = (
+    "in reply to",
+    "after ",
+    "like our",
+    "like recipient",
+    "rcpt_to",
+    "was rejected",
+    "greeting",
+    "talk to me",
+    "failed after",
+    "failed on data",
+    "sent <<<",
+    "smtp:",
+)
+
+
 def _phrase_command(text: str) -> str | None:
+    lowered = text.lower()
+    if not any(key in lowered for key in _PHRASE_KEYS):
+        return None
     found = _PHRASES.search(text)
     if found is None:
         return None
