@@ -22,7 +22,7 @@ NEVER_HARD = {
     Reason.SECURITY_ERROR,
     Reason.MAILBOX_FULL,
 }
-FIELDS = {"status", "reply_code", "action", "diagnostic", "domain", "format", "kind"}
+FIELDS = {"status", "reply_code", "action", "command", "diagnostic", "domain", "format", "kind"}
 PHRASES = [
     "User unknown",
     "Mailbox full",
@@ -42,6 +42,9 @@ PHRASES = [
     "Recipient address rejected:",
     "ユーザーは存在しません",
     "#5.1.1",
+    "Unknown user:",
+    "550 <pat@example.net>: User unknown",
+    "Host unknown (Authoritative answer from name server)",
 ]
 
 statuses = st.one_of(
@@ -66,11 +69,12 @@ recipients = st.builds(
     status=statuses,
     reply_code=replies,
     diagnostic=diagnostics,
+    command=st.sampled_from([None, "CONNECT", "EHLO", "MAIL", "RCPT", "DATA"]),
 )
 bounces = st.builds(
     Bounce,
     kind=st.sampled_from(list(BounceKind)),
-    format=st.sampled_from(["", "rfc3464", "exim", "postfix", "googlegroups"]),
+    format=st.sampled_from(["", "rfc3464", "exim", "postfix", "googlegroups", "imailserver"]),
     recipients=st.lists(recipients, max_size=3).map(tuple),
 )
 
