@@ -14,15 +14,21 @@ import pytest
 
 from dovecot_server import DovecotServer, find_dovecot
 
-# A checkout lives at /work/<name>, next to the shared folder with the corpus.
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+# The labelled corpus of real bounces and the reported-failure cases are kept
+# outside the repository, in a folder named "shared" beside the checkout, or
+# wherever BOUNCEKIT_SHARED_DIR points.
+SHARED = Path(
+    os.environ.get("BOUNCEKIT_SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared"
+)
 
 
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     """Return the shared folder, or skip the test when this machine has none."""
     if not (SHARED / "corpus" / "manifest.jsonl").is_file():
-        pytest.skip(f"the labelled corpus is not present at {SHARED}")
+        pytest.skip(
+            f"the labelled bounce corpus is not at {SHARED}; set BOUNCEKIT_SHARED_DIR to its folder"
+        )
     return SHARED
 
 

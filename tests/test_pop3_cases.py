@@ -11,7 +11,6 @@ the messages marked.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -19,9 +18,10 @@ from bouncekit import BounceType, Reason, parse
 from bouncekit.mailbox import Pop3Mailbox
 from bouncekit.pop3 import Pop3Client
 from bouncekit.rules import RuleSet
+from conftest import SHARED
 from fake_pop3 import FakePop3Server, err, multi_line, ok, transcript_answers
 
-SHARED_CASES = Path(__file__).resolve().parents[2] / "shared" / "cases"
+SHARED_CASES = SHARED / "cases"
 
 
 def dsn(recipient: str, message_id: str, returned_body: bytes = b"<p>Hello</p>\r\n") -> bytes:
@@ -151,7 +151,7 @@ def test_shared_transcript_replay(case: str) -> None:
     folder = SHARED_CASES / case
     if not folder.is_dir():
         pytest.skip(
-            f"{folder} not present: the shared cases live beside the checkout, in /work/shared"
+            f"the reported-failure cases are not at {folder}; set BOUNCEKIT_SHARED_DIR to their folder"
         )
     greeting, answers = transcript_answers(folder / "pop3.txt")
     # The transcripts leave out LIST, which the mailbox sends for the sizes.

@@ -487,3 +487,24 @@ def test_parse_never_raises_on_damaged_dsn(cut: int, noise: bytes) -> None:
     raw = make_dsn(PER_MESSAGE + "\n" + FULL_GROUP)
     bounce = bouncekit.parse(raw[:cut] + noise + raw[cut:])
     assert "parser-error" not in {defect.code for defect in bounce.defects}
+
+
+def test_binary_data_is_not_a_message() -> None:
+    bounce = bouncekit.parse(b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)))
+    assert bounce.kind is BounceKind.NOT_BOUNCE
+    assert [defect.code for defect in bounce.defects] == ["not-a-message"]
+
+
+def test_default_policy_message_input() -> None:
+    raw = make_dsn(PER_MESSAGE + "\n" + FULL_GROUP)
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert bouncekit.parse(message) == bouncekit.parse(raw)
+
+
+def test_mime_defect_named_in_words() -> None:
+    raw = make_dsn(PER_MESSAGE + "\n" + FULL_GROUP).replace(b"\n--BB--\n", b"\n")
+    defects = {defect.code: defect.message for defect in bouncekit.parse(raw).defects}
+    assert (
+        defects["mime-close-boundary-not-found"]
+        == "a multipart body ends without its closing boundary"
+    )

@@ -35,9 +35,17 @@ _WHITESPACE = re.compile(r"\s+")
 
 
 def read_message(raw: bytes | str | Message) -> Message:
-    """Parse *raw* with the ``compat32`` policy, accepting LF, CRLF and CR line endings."""
+    """
+    Parse *raw* with the ``compat32`` policy, accepting LF, CRLF and CR line endings.
+
+    A message parsed with another policy, such as ``email.policy.default``, is
+    serialised and parsed again, because the parsers read the raw header values
+    and part layout that ``compat32`` keeps.
+    """
     if isinstance(raw, Message):
-        return raw
+        if raw.policy is email.policy.compat32:
+            return raw
+        raw = raw.as_bytes(policy=email.policy.compat32)
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogateescape")
     return email.message_from_bytes(normalize_newlines(raw), policy=email.policy.compat32)

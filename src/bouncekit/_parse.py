@@ -73,12 +73,32 @@ def parse(message: bytes | str | Message) -> Bounce:
         return Bounce(kind=BounceKind.NOT_BOUNCE, defects=(defect,))
 
 
+# Sentences for the defects the standard library's parser records, by class name.
+_MIME_DEFECTS = {
+    "MissingHeaderBodySeparatorDefect": "a header line has no colon, so the header ends early",
+    "FirstHeaderLineIsContinuationDefect": "the first header line starts with white space",
+    "MisplacedEnvelopeHeaderDefect": "a 'From ' envelope line is inside the header",
+    "NoBoundaryInMultipartDefect": "a multipart part has no boundary parameter",
+    "StartBoundaryNotFoundDefect": "the multipart boundary never occurs in the body",
+    "CloseBoundaryNotFoundDefect": "a multipart body ends without its closing boundary",
+    "MultipartInvariantViolationDefect": "a multipart part holds no parts",
+    "InvalidMultipartContentTransferEncodingDefect": "a multipart part has a transfer encoding",
+    "InvalidBase64PaddingDefect": "base64 content has invalid padding",
+    "InvalidBase64CharactersDefect": "base64 content has characters outside the alphabet",
+    "InvalidBase64LengthDefect": "base64 content has an invalid length",
+}
+_CAMEL_WORD = re.compile(r"(?<!^)(?=[A-Z])")
+
+
 def _mime_defects(parts: list[Message]) -> list[Defect]:
+    """Return the standard library's MIME defects as bouncekit defects, named in kebab case."""
     defects = []
     for part in parts:
         for found in getattr(part, "defects", []):
             name = type(found).__name__
-            defects.append(Defect("mime", f"{name}: {found}" if str(found) else name))
+            code = _CAMEL_WORD.sub("-", name.removesuffix("Defect")).lower()
+            message = _MIME_DEFECTS.get(name) or str(found) or name
+            defects.append(Defect(f"mime-{code}", message))
     return defects
 
 
@@ -170,6 +190,11 @@ def _raw_text(message: Message) -> str:
 
 
 def _parse(message: Message) -> Bounce:
+    if not message.keys():
+        defect = Defect(
+            "not-a-message", "the data has no header fields, so it is not an email message"
+        )
+        return Bounce(kind=BounceKind.NOT_BOUNCE, defects=(defect,))
     parts = list(iter_parts(message))
     # Everything that is not a complete RFC 3464 report (other layouts, ARF
     # complaints, auto-replies, a DSN with no recipient) is read by the formats.

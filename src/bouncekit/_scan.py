@@ -112,7 +112,7 @@ def bounce_record(source: str, bounce: Bounce, rules: RuleSet | None = None) -> 
     Return the JSON Lines record of ``bouncekit scan`` for one parsed message.
 
     Each recipient is classified with *rules* (by default :meth:`RuleSet.default`).
-    A message without recipients, such as an auto-reply, gets a ``verdict`` on the
+    A message without recipients, such as one that is not a bounce, gets a ``verdict`` on the
     message as a whole instead; with recipients, ``verdict`` is ``None``.
     """
     if rules is None:
