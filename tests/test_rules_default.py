@@ -472,3 +472,11 @@ def test_bare_reply_code_not_exit_status() -> None:
     (verdict,) = RULES.classify(bounce_with("5.1.1", "550", "550"))
 
     assert verdict.reason is Reason.USER_UNKNOWN
+
+
+def test_unreachable_host_expired() -> None:
+    text = "Error, ERROR_CODE :421, Host not reachable."
+    (verdict,) = RULES.classify(bounce_with("4.0.0", None, text))
+
+    assert verdict.reason is Reason.EXPIRED
+    assert verdict.bounce_type is BounceType.SOFT
