@@ -1,4 +1,4 @@
-"""The SMTP command a remote server was answering, read from diagnostics and notices."""
+"""The SMTP command a remote server replied to, read from diagnostics and notices."""
 
 from __future__ import annotations
 

@@ -406,7 +406,7 @@ def _notice_lines_about(address: str, notice: str) -> str | None:
     return None
 
 
-# What a line that names an address must have besides it to count as a reason.
+# The minimum length of the text beside the address for a line to count as a reason.
 _MIN_REASON_LENGTH = 8
 
 
@@ -414,9 +414,9 @@ def _notice_reason_about(address: str, notice: str) -> str | None:
     """
     Return the notice's words about *address* when no line about it has codes.
 
-    That is the line that names the address, when it says more than the address, or
-    else the paragraph after a line that holds the address alone, as in a list of
-    failed addresses each followed by its reason.
+    That is the line that names the address, when it contains more than the address,
+    or else the paragraph after a line that contains the address alone, as in a list
+    of failed addresses each followed by its reason.
     """
     wanted = address.lower()
     lines = notice.splitlines()
