@@ -547,6 +547,8 @@ def _failed_recipients(
             if reply is not None:
                 diagnostic = f"{reply[0].strip()} {diagnostic}"
         recipient = _recipient(entry.address, diagnostic, whole, temporary, delayed)
+        # NOTE: in a Sendmail V5 transcript an entry's lines can run into the next
+        # host's session, and then the command found may be that session's.
         command = find_command(diagnostic) or command_in_notice(entry.address, notice_text)
         recipients.append(attrs.evolve(recipient, command=command))
     return recipients
