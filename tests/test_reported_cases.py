@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 
 import bouncekit
+from bouncekit import BounceType
+from bouncekit.rules import RuleSet
 
 DSN_CASES = [
     "01-dsn-last-group-no-trailing-blank-line",
@@ -65,3 +67,42 @@ def test_extension_field_with_encoded_word(shared_dir: Path) -> None:
     assert fields is not None
     assert fields.extensions.get("X-Display-Name") == "=?iso-8859-1?Q?Noor_Hadd=E1d?="
     assert bounce.headers.get("X-Failed-Recipients") is None
+
+
+def case_inputs(shared_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """Return every message input of the reported cases with its expected result."""
+    found = []
+    for folder in sorted((shared_dir / "cases").iterdir()):
+        expected_file = folder / "expected.json"
+        if not expected_file.is_file():
+            continue
+        expected = json.loads(expected_file.read_text(encoding="utf-8"))
+        for message in sorted(folder.glob("input*.eml")):
+            found.append((message, expected))
+    return found
+
+
+def test_case_verdicts(shared_dir: Path) -> None:
+    """Each reported case's recipients get the expected hard/not-hard verdict and reason."""
+    rules = RuleSet.default()
+    wrong = []
+    checked = 0
+    for message, expected in case_inputs(shared_dir):
+        verdicts = rules.classify(bouncekit.parse(message.read_bytes()))
+        for verdict, wanted in zip(verdicts, expected.get("recipients", []), strict=False):
+            checked += 1
+            allowed = wanted.get("reason_any_of") or [wanted["reason"]]
+            if verdict.reason.value not in allowed:
+                wrong.append((message.parent.name, verdict.address, verdict.reason.value))
+            if "hard" in wanted and (verdict.bounce_type is BounceType.HARD) != wanted["hard"]:
+                wrong.append((message.parent.name, verdict.address, verdict.bounce_type.value))
+    assert checked >= 15
+    assert wrong == []
+
+
+def test_out_of_office_case_ignored(shared_dir: Path) -> None:
+    raw, _ = load_case(shared_dir, "16-out-of-office-reply-is-not-a-bounce")
+    bounce = bouncekit.parse(raw)
+    verdicts = RuleSet.default().classify(bounce)
+    assert not bounce.is_bounce
+    assert all(verdict.bounce_type is BounceType.IGNORED for verdict in verdicts)

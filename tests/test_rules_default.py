@@ -131,6 +131,30 @@ SAMPLES: dict[str, Bounce] = {
         format="mailfoundry",
         recipients=(Recipient("pat@example.net", Action.FAILED, diagnostic="550 No such user"),),
     ),
+    "ezweb-filter-rejection": Bounce(
+        kind=BounceKind.NON_STANDARD,
+        format="ezweb",
+        recipients=(
+            Recipient(
+                "pat@ezweb.example",
+                Action.FAILED,
+                status=StatusCode(5, 0, 0),
+                diagnostic="Each of the following recipients was rejected by a remote mail server.",
+            ),
+        ),
+    ),
+    "exim-local-user-unknown": Bounce(
+        kind=BounceKind.NON_STANDARD,
+        format="exim",
+        recipients=(
+            Recipient(
+                "pat@example.net",
+                Action.FAILED,
+                status=StatusCode(5, 0, 0),
+                diagnostic="No Such User Here",
+            ),
+        ),
+    ),
     "imail-user-unknown": Bounce(
         kind=BounceKind.NON_STANDARD,
         format="imailserver",
@@ -480,3 +504,13 @@ def test_unreachable_host_expired() -> None:
 
     assert verdict.reason is Reason.EXPIRED
     assert verdict.bounce_type is BounceType.SOFT
+
+
+@pytest.mark.parametrize(
+    "wording",
+    ["550 No such person at this address.", "550 No such mailbox", "550 User unknown"],
+)
+def test_rcpt_unknown_person_is_hard(wording: str) -> None:
+    (verdict,) = RULES.classify(bounce_with("5.0.0", "550", wording, command="RCPT"))
+    assert verdict.bounce_type is BounceType.HARD
+    assert verdict.reason is Reason.USER_UNKNOWN
