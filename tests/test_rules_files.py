@@ -239,3 +239,26 @@ def test_nested_quantifier_pattern_cannot_hang() -> None:
     (verdict,) = rules.classify(Bounce(kind=BounceKind.DSN, recipients=(victim,)))
 
     assert verdict.rule == ""
+
+
+def test_check_rules_every_field_of_a_rule() -> None:
+    text = """
+[[rule]]
+id = "a"
+reason = "user_unknown"
+status = "5.71"
+bounce_type = "hardd"
+priority = "high"
+reply_code = "5x0"
+"""
+    problems = [error.problem.split(" ")[0:2] for error in check_rules(text)]
+    assert len(problems) == 4
+    assert ["unknown", "bounce_type"] in problems
+    assert ["priority", "must"] in problems
+
+
+def test_check_rules_unknown_format() -> None:
+    errors = check_rules('[[rule]]\nid = "a"\nreason = "filtered"\nformat = "postfx"\n')
+    assert len(errors) == 1
+    assert errors[0].problem.startswith("unknown format postfx. Use one of:")
+    assert "postfix" in errors[0].problem

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import attrs
 
-__all__ = ["DSN_WRITERS", "FORMATS", "GENERIC", "DsnWriter", "NoticeFormat"]
+__all__ = ["DSN_WRITERS", "FORMATS", "FORMAT_NAMES", "GENERIC", "DsnWriter", "NoticeFormat"]
 
 
 @attrs.frozen
@@ -287,4 +287,11 @@ DSN_WRITERS: tuple[DsnWriter, ...] = (
     DsnWriter("gmail", markers=("googlemail.com", "@google.com")),
     DsnWriter("sendmail", field_prefixes=("x-sendmail-",), markers=("mail delivery subsystem",)),
     DsnWriter("amazonses", markers=("amazonses.com",)),
+)
+
+# Every value `Bounce.format` takes, which a rule's format condition may name.
+FORMAT_NAMES: frozenset[str] = frozenset(
+    {fmt.name for fmt in FORMATS}
+    | {writer.name for writer in DSN_WRITERS}
+    | {GENERIC.name, "rfc3464", "arf", "rfc3834", "amazonses"}
 )

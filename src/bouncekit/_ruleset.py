@@ -12,6 +12,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
+import attrs
+
+from bouncekit._format_table import FORMAT_NAMES
 from bouncekit._matching import CompiledRule, Facts, FactsKey
 from bouncekit._model import Action, Bounce, BounceKind, BounceType, Reason, Recipient
 from bouncekit._rules import (
@@ -287,51 +290,62 @@ def _parse_rules(text: str, source: str, errors: list[RuleError]) -> tuple[Rule,
     rules: list[Rule] = []
     seen: set[str] = set()
     for index, table in enumerate(tables):
-        try:
-            rule = _parse_rule(table, index, source)
-            if rule.id in seen:
-                msg = "duplicate rule id. Give each rule its own id."
-                raise RuleError(msg, source=source, rule_id=rule.id)
-            seen.add(rule.id)
-            _compile(rule)  # Check every value now, so the error names this file.
-        except RuleError as exc:
-            errors.append(exc)
+        rule = _parse_rule(table, index, source, errors)
+        table_id = table.get("id") if isinstance(table, dict) else None
+        if isinstance(table_id, str) and table_id in seen:
+            msg = "duplicate rule id. Give each rule its own id."
+            errors.append(RuleError(msg, source=source, rule_id=table_id))
             continue
-        rules.append(rule)
+        if isinstance(table_id, str):
+            seen.add(table_id)
+        if rule is not None:
+            rules.append(rule)
     return tuple(rules)
 
 
-def _parse_rule(table: Any, index: int, source: str) -> Rule:
+def _parse_rule(table: Any, index: int, source: str, errors: list[RuleError]) -> Rule | None:
+    """
+    Return the rule of one ``[[rule]]`` table, or ``None`` after adding its problems to *errors*.
+
+    Every field is checked, so one run of ``bouncekit rules check`` lists all the
+    problems of a rule, not only the first.
+    """
     if not isinstance(table, dict):
-        raise RuleError(f"rule number {index + 1} is not a table", source=source)
+        errors.append(RuleError(f"rule number {index + 1} is not a table", source=source))
+        return None
     rule_id = table.get("id")
     if not isinstance(rule_id, str) or not rule_id.strip():
         msg = f'rule number {index + 1} has no id. Add id = "a-unique-name".'
-        raise RuleError(msg, source=source)
-
-    def fail(problem: str) -> RuleError:
-        return RuleError(problem, source=source, rule_id=rule_id)
-
+        errors.append(RuleError(msg, source=source))
+        return None
+    problems: list[str] = []
     unknown = sorted(set(table) - _RULE_KEYS - _CONDITION_KEYS)
     if unknown:
         known = ", ".join(sorted(_CONDITION_KEYS))
-        raise fail(f"unknown condition or key {', '.join(unknown)}. The conditions are {known}.")
+        problems.append(
+            f"unknown condition or key {', '.join(unknown)}. The conditions are {known}."
+        )
     enabled = table.get("enabled", True)
     if not isinstance(enabled, bool):
-        raise fail(f"enabled must be true or false, not {enabled!r}")
+        problems.append(f"enabled must be true or false, not {enabled!r}")
+        enabled = True
     # A rule that only switches a default off needs no outcome.
-    reason = _enum_value(table, "reason", Reason, fail, required=enabled) or Reason.UNDEFINED
-    bounce_type = _enum_value(table, "bounce_type", BounceType, fail, required=False)
+    reason = _enum_value(table, "reason", Reason, problems, required=enabled) or Reason.UNDEFINED
+    bounce_type = _enum_value(table, "bounce_type", BounceType, problems, required=False)
     priority = table.get("priority", 0)
     if not isinstance(priority, int) or isinstance(priority, bool):
-        raise fail(f"priority must be an integer, not {priority!r}")
+        problems.append(f"priority must be an integer, not {priority!r}")
+        priority = 0
     rationale = table.get("rationale", "")
     if not isinstance(rationale, str):
-        raise fail(f"rationale must be a string, not {rationale!r}")
-    conditions = {
-        key: _condition_values(table, key, fail) for key in _CONDITION_KEYS if key in table
-    }
-    return Rule(
+        problems.append(f"rationale must be a string, not {rationale!r}")
+        rationale = ""
+    conditions: dict[str, tuple[Any, ...]] = {}
+    for key in sorted(_CONDITION_KEYS & set(table)):
+        values = _condition_values(table, key, problems)
+        if values is not None:
+            conditions[key] = values
+    rule = Rule(
         id=rule_id,
         outcome=Outcome(reason, bounce_type),
         conditions=Conditions(**conditions),
@@ -340,32 +354,62 @@ def _parse_rule(table: Any, index: int, source: str) -> Rule:
         source=source,
         enabled=enabled,
     )
+    problems.extend(_condition_problems(rule))
+    errors.extend(RuleError(problem, source=source, rule_id=rule_id) for problem in problems)
+    return None if problems else rule
 
 
-def _enum_value(table: dict[str, Any], key: str, enum: Any, fail: Any, *, required: bool) -> Any:
+def _condition_problems(rule: Rule) -> list[str]:
+    """Return what keeps each condition of *rule* from compiling, one entry per condition."""
+    problems = []
+    for key, values in attrs.asdict(rule.conditions, recurse=False).items():
+        if not values:
+            continue
+        if key == "format":
+            unknown = sorted(set(values) - FORMAT_NAMES)
+            if unknown:
+                known = ", ".join(sorted(FORMAT_NAMES))
+                problems.append(f"unknown format {', '.join(unknown)}. Use one of: {known}.")
+            continue
+        single = attrs.evolve(rule, conditions=Conditions(**{key: values}))
+        try:
+            CompiledRule(single)
+        except ValueError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+def _enum_value(
+    table: dict[str, Any], key: str, enum: Any, problems: list[str], *, required: bool
+) -> Any:
     value = table.get(key)
     if value is None:
         if required:
-            raise fail(f"missing {key}")
+            problems.append(f"missing {key}")
         return None
     try:
         return enum(value)
     except ValueError:
         known = ", ".join(member.value for member in enum)
-        raise fail(f"unknown {key} {value!r}. Use one of: {known}.") from None
+        problems.append(f"unknown {key} {value!r}. Use one of: {known}.")
+        return None
 
 
-def _condition_values(table: dict[str, Any], key: str, fail: Any) -> tuple[Any, ...]:
+def _condition_values(
+    table: dict[str, Any], key: str, problems: list[str]
+) -> tuple[Any, ...] | None:
     value = table[key]
     values = [value] if isinstance(value, str | int) and not isinstance(value, bool) else value
     if not isinstance(values, list) or not values:
-        raise fail(f"{key} must be a string or a non-empty list of strings, not {value!r}")
+        problems.append(f"{key} must be a string or a non-empty list of strings, not {value!r}")
+        return None
     texts = []
     for item in values:
         if isinstance(item, int) and not isinstance(item, bool) and key == "reply_code":
             item = str(item)
         if not isinstance(item, str):
-            raise fail(f"{key} must contain strings, not {item!r}")
+            problems.append(f"{key} must contain strings, not {item!r}")
+            return None
         texts.append(item)
     enum = _ENUM_CONDITIONS.get(key)
     if enum is None:
@@ -374,4 +418,5 @@ def _condition_values(table: dict[str, Any], key: str, fail: Any) -> tuple[Any, 
         return tuple(enum(text) for text in texts)
     except ValueError:
         known = ", ".join(member.value for member in enum)
-        raise fail(f"unknown {key} in {texts!r}. Use one of: {known}.") from None
+        problems.append(f"unknown {key} in {texts!r}. Use one of: {known}.")
+        return None
