@@ -215,3 +215,30 @@ def test_correlate_needs_jsonl(tmp_path: Path, capsys: pytest.CaptureFixture[str
     )
     assert status == 2
     assert "add --format jsonl" in capsys.readouterr().err
+
+
+def test_stdin_message() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bouncekit", "scan", "--format", "jsonl", "-"],
+        input=dsn().encode(),
+        capture_output=True,
+        check=True,
+    )
+    record = json.loads(done.stdout)
+    assert record["source"] == "<stdin>"
+    assert record["recipients"][0]["address"] == "a@example.net"
+
+
+def test_stdin_mbox() -> None:
+    data = (
+        "From MAILER-DAEMON Tue Mar  5 10:00:00 2024\n" + dsn("a@example.net") + "\n"
+        "From MAILER-DAEMON Tue Mar  5 10:00:01 2024\n" + dsn("b@example.net") + "\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "bouncekit", "scan", "--format", "jsonl", "-"],
+        input=data.encode(),
+        capture_output=True,
+        check=True,
+    )
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [record["source"] for record in records] == ["<stdin>#0", "<stdin>#1"]

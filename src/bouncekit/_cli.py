@@ -54,7 +54,10 @@ def _build_parser() -> argparse.ArgumentParser:
         ),
     )
     scan.add_argument(
-        "paths", nargs="+", metavar="PATH", help="a file, folder, mbox file or Maildir"
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="a file, folder, mbox file or Maildir; - reads one message or an mbox from stdin",
     )
     scan.add_argument(
         "--format",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import mailbox
 import os
+import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,8 @@ from bouncekit._ruleset import RuleSet
 __all__ = ["ScanItem", "bounce_record", "error_record", "iter_messages"]
 
 _MBOX_START = b"From "
+# The source name of the message read from standard input, as the path "-" gives it.
+STDIN_SOURCE = "<stdin>"
 
 
 @attrs.frozen
@@ -54,6 +58,22 @@ def _read_file(path: Path) -> Iterator[ScanItem]:
     yield ScanItem(str(path), data)
 
 
+def _read_stdin() -> Iterator[ScanItem]:
+    """Yield the message, or the messages of the mbox file, given on standard input."""
+    data = sys.stdin.buffer.read()
+    if not data.strip():
+        return
+    if not data.startswith(_MBOX_START):
+        yield ScanItem(STDIN_SOURCE, data)
+        return
+    # The standard library reads mbox files from a path only.
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / "stdin.mbox"
+        copy.write_bytes(data)
+        for item in _read_mbox(copy):
+            yield attrs.evolve(item, source=item.source.replace(str(copy), STDIN_SOURCE, 1))
+
+
 def _read_mbox(path: Path) -> Iterator[ScanItem]:
     try:
         box = mailbox.mbox(path, create=False)
@@ -85,6 +105,9 @@ def iter_messages(path: str | os.PathLike[str]) -> Iterator[ScanItem]:
     from its ``new`` and ``cur`` folders. A path that cannot be read gives
     one item with ``error`` set, and reading goes on with the next path.
     """
+    if str(path) == "-":
+        yield from _read_stdin()
+        return
     root = Path(path)
     if root.is_file():
         yield from _read_file(root)
