@@ -195,4 +195,4 @@ def test_explain_empty_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     (tmp_path / "empty.eml").write_bytes(b"")
     status, _, err = run(capsys, "explain", str(tmp_path / "empty.eml"))
     assert status == 2
-    assert "holds no message" in err
+    assert "contains no message" in err

@@ -81,7 +81,7 @@ def _explain(args: argparse.Namespace) -> int:
         return 2
     items = _explained_items(args.message)
     if not items:
-        print(f"bouncekit: {args.message!r} holds no message", file=sys.stderr)
+        print(f"bouncekit: {args.message!r} contains no message", file=sys.stderr)
         return 2
     status = 0
     for item in items:

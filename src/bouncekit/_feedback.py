@@ -3,7 +3,7 @@ Messages in a bounce mailbox that are not failures: complaints and auto-replies.
 
 An ARF feedback report (RFC 5965) reports that a recipient marked a message as
 spam or asked to leave a list. An automatic reply (RFC 3834) shows that the
-mailbox works, unless its text says the mailbox is closed. Neither may be
+mailbox works, unless its text states that the mailbox is closed. Neither may be
 counted as a failed delivery.
 """
 
@@ -176,7 +176,7 @@ def is_auto_reply(headers: Headers) -> bool:
     return any(marker in subject for marker in _AUTO_REPLY_SUBJECTS)
 
 
-# Wordings of an automatic reply that says the mailbox itself is gone, which is
+# Wordings of an automatic reply stating that the mailbox itself is gone, which is
 # a failure notice in effect even though the mail server sent it as a reply.
 _MAILBOX_CLOSED = re.compile(
     r"\b(?:is|has been|will be) no longer "
@@ -190,7 +190,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s")
 
 
 def _closed_mailbox_sentence(text: str) -> str | None:
-    """Return the sentence of an auto-reply's *text* that says the mailbox is closed."""
+    """Return the sentence of an auto-reply's *text* that states the mailbox is closed."""
     found = _MAILBOX_CLOSED.search(text)
     if found is None:
         return None
@@ -214,7 +214,7 @@ def auto_reply(base: Bounce, text: str = "") -> Bounce:
 
     The responder is the reply's ``From`` address, listed with no action and
     no status: the reply shows its mailbox works, and the rules classify it as
-    ignored. A reply whose *text* says the mailbox is no longer in use is a
+    ignored. A reply whose *text* states that the mailbox is no longer in use is a
     failure notice in effect: it becomes a non-standard bounce for the address
     that sentence names (or the responder), with the sentence as diagnostic.
 
