@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -102,8 +103,9 @@ def test_not_a_maildir(tmp_path: Path) -> None:
 def test_mbox_read_and_delete(tmp_path: Path) -> None:
     path = make_mbox(tmp_path / "bounces.mbox", 3)
     box = MboxMailbox(path)
-    ids = [parse(item.data or b"").original_message_id for item in box.iter_messages()]
-    box.mark_deleted("0")
+    items = list(box.iter_messages())
+    ids = [parse(item.data or b"").original_message_id for item in items]
+    box.mark_deleted(items[0].uid)
     box.commit()
     box.close()
     remaining = [
@@ -132,3 +134,61 @@ def test_memory_iteration_skips_marked() -> None:
     box.mark_deleted("b")
     assert [item.uid for item in box.iter_messages()] == ["a", "c"]
     assert [item.uid for item in box.iter_messages(uids=["c"])] == ["c"]
+
+
+def test_mbox_ids_stable_across_commits(tmp_path: Path) -> None:
+    """Deleting in batches removes exactly the messages marked, because ids do not shift."""
+    path = make_mbox(tmp_path / "bounces.mbox", 6)
+    box = MboxMailbox(path)
+    items = list(box.iter_messages())
+    for count, item in enumerate(items[:3], 1):
+        box.mark_deleted(item.uid)
+        if count % 2 == 0:
+            box.commit()
+    box.commit()
+    box.close()
+    remaining = [
+        parse(item.data or b"").original_message_id for item in MboxMailbox(path).iter_messages()
+    ]
+    assert remaining == [original_message_id(n) for n in (4, 5, 6)]
+
+
+def test_mbox_failed_commit_deletes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit whose file write fails deletes nothing, then or at close, and can be retried."""
+    path = make_mbox(tmp_path / "bounces.mbox", 3)
+    box = MboxMailbox(path)
+    items = list(box.iter_messages())
+    box.mark_deleted(items[0].uid)
+
+    def full_disk(source: str, target: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    # The standard library's mbox writes a new file and renames it over the old one.
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "rename", full_disk)
+        with pytest.raises(MailboxError, match="nothing was deleted"):
+            box.commit()
+    untouched = [
+        parse(item.data or b"").original_message_id for item in MboxMailbox(path).iter_messages()
+    ]
+    assert untouched == [original_message_id(n) for n in (1, 2, 3)]
+    assert box.marked == frozenset({items[0].uid})
+    assert [entry.name for entry in tmp_path.iterdir()] == ["bounces.mbox"]
+
+    box.commit()
+    box.close()
+    remaining = [
+        parse(item.data or b"").original_message_id for item in MboxMailbox(path).iter_messages()
+    ]
+    assert remaining == [original_message_id(n) for n in (2, 3)]
+
+
+def test_mbox_identical_copies_get_own_ids(tmp_path: Path) -> None:
+    path = tmp_path / "copies.mbox"
+    one = b"From a@example.org Tue Mar  5 10:00:00 2024\nSubject: same\n\nbody\n\n"
+    path.write_bytes(one * 3)
+    uids = [info.uid for info in MboxMailbox(path).list_messages()]
+    assert len(set(uids)) == 3
+    assert uids[1] == f"{uids[0]}.2"

@@ -10,8 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import socket
 import ssl
+import subprocess
+import sys
 from io import StringIO
 
 import pytest
@@ -374,3 +377,26 @@ def test_cli_invalid_port_reported() -> None:
     [record] = [json.loads(line) for line in out.getvalue().splitlines()]
     assert status == 1
     assert "invalid port" in record["error"]
+
+
+def test_cli_delete_output_closed_early(
+    dovecot: DovecotServer, user: str, tls_context: ssl.SSLContext
+) -> None:
+    """A reader that stops after one record (``| head -1``) leaves every message on the server."""
+    url = f"pop3s://{user}@{HOST}:{dovecot.pop3s_port}"
+    command = [sys.executable, "-m", "bouncekit", "scan", url, "--format", "jsonl", "--delete"]
+    command += ["--ca-file", str(dovecot.ca_file)]
+    environment = {**os.environ, "BOUNCEKIT_POP3_PASSWORD": PASSWORD}
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment
+    ) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        first = process.stdout.readline()
+        process.stdout.close()
+        errors = process.stderr.read().decode()
+        status = process.wait(timeout=60)
+    assert json.loads(first)["error"] is None
+    assert status == 1
+    assert "no message was deleted" in errors
+    assert len(listed_uids(dovecot, user, tls_context)) == 5

@@ -16,6 +16,7 @@ import pytest
 
 from bouncekit.exceptions import (
     AuthenticationError,
+    CommitUncertainError,
     LocalProtocolError,
     LoginDelayError,
     MailboxLockedError,
@@ -99,15 +100,42 @@ def test_dropped_mid_retr_deletes_nothing() -> None:
     assert not [command for command in server.commands if command.startswith(("DELE", "QUIT"))]
 
 
-def test_dropped_before_quit_reports_marks() -> None:
+def test_dropped_after_quit_is_uncertain() -> None:
+    """A server that drops the connection after QUIT may have deleted: the error must say so."""
     answers = mailbox_script(QUIT=[DROP])
     with FakePop3Server(answers) as server:
         box = open_box(server)
         for item in box.iter_messages():
             box.mark_deleted(item.uid)
+        with pytest.raises(CommitUncertainError) as caught:
+            box.commit()
+    assert caught.value.uncertain_marks == frozenset({"uid-a", "uid-b", "uid-c"})
+    assert "may have deleted the 3 marked message(s)" in str(caught.value)
+    assert box.marked == frozenset()
+
+
+def test_quit_error_is_uncertain() -> None:
+    answers = mailbox_script(QUIT=err("some deleted messages not removed"))
+    with FakePop3Server(answers) as server:
+        box = open_box(server)
+        box.list_messages()
+        box.mark_deleted("uid-a")
+        with pytest.raises(CommitUncertainError) as caught:
+            box.commit()
+    assert caught.value.uncertain_marks == frozenset({"uid-a"})
+
+
+def test_dropped_during_dele_deletes_nothing() -> None:
+    answers = mailbox_script(DELE_1=[DROP])
+    with FakePop3Server(answers) as server:
+        box = open_box(server)
+        box.list_messages()
+        box.mark_deleted("uid-a")
         with pytest.raises(MarksLostError) as caught:
             box.commit()
-    assert caught.value.lost_marks == frozenset({"uid-a", "uid-b", "uid-c"})
+    assert caught.value.lost_marks == frozenset({"uid-a"})
+    assert "nothing was deleted" in str(caught.value)
+    assert not [command for command in server.commands if command.startswith("QUIT")]
 
 
 def test_refused_message_reported_and_skipped() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -228,11 +229,26 @@ def _scan(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with *argv* and return the exit status."""
     args = _build_parser().parse_args(argv)
+    if sys.stdout is None:
+        print("bouncekit: standard output is closed; nothing was read", file=sys.stderr)
+        return 2
     try:
         if args.command == "scan":
             return _scan(args)
         return int(args.handler(args))
     except BrokenPipeError:
+        # The reader stopped early, as `| head` does. Python would report the
+        # unflushed rest at exit, so the rest goes to the null device instead.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        if getattr(args, "delete", False):
+            print(
+                "bouncekit: the output was closed before the scan ended; no message was deleted",
+                file=sys.stderr,
+            )
+            return 1
         return 0
+    except OSError as exc:
+        print(f"bouncekit: cannot write the output: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130

@@ -19,6 +19,8 @@ Every mailbox follows one contract, :class:`Mailbox`:
 
 from __future__ import annotations
 
+import glob
+import hashlib
 import logging
 import mailbox as stdlib_mailbox
 import os
@@ -33,6 +35,7 @@ import attrs
 from bouncekit._pop3 import DEFAULT_MAX_MESSAGE_SIZE
 from bouncekit._pop3_client import AsyncPop3Client, Pop3Client, Security
 from bouncekit.exceptions import (
+    CommitUncertainError,
     MailboxError,
     MarksLostError,
     Pop3ConnectionError,
@@ -97,8 +100,8 @@ class CommitResult:
 
     Attributes:
         deleted: The unique-ids deleted.
-        failed: Unique-ids the mailbox refused to delete, with the reason.
-            They are still in the mailbox.
+        failed: Unique-ids the mailbox did not delete, with the reason: the
+            server answered their DELE with an error, or the file was gone.
     """
 
     deleted: frozenset[str] = frozenset()
@@ -329,10 +332,14 @@ class MaildirMailbox(_FileMailbox):
         files = self._files()
         deleted, failed = set(), {}
         for uid in uids:
+            if uid not in files:
+                failed[uid] = f"no message {uid!r} in {self._where} any more"
+                logger.warning("%s: %s", self._where, failed[uid])
+                continue
             try:
                 files[uid].unlink()
-            except (KeyError, OSError) as exc:
-                failed[uid] = f"cannot delete {uid!r}: {exc}"
+            except OSError as exc:
+                failed[uid] = f"cannot delete {uid!r}: {exc.strerror or exc}"
                 logger.warning("%s: %s", self._where, failed[uid])
                 continue
             deleted.add(uid)
@@ -343,12 +350,11 @@ class MboxMailbox(_FileMailbox):
     """
     An mbox file.
 
-    The unique-id of a message is its 0-based position in the file, as in the
-    ``path#N`` names of ``bouncekit scan``.
+    The unique-id of a message is made from a hash of its content, so it stays
+    the same when other messages are deleted or added: a message's position
+    (the ``path#N`` of ``bouncekit scan``) changes then, and would name another
+    message. Identical copies of one message get ``.2``, ``.3`` ... in file order.
     """
-
-    # NOTE: positions are not stable ids: after a commit, or after another
-    # program changes the file, the same id can name another message.
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         super().__init__()
@@ -359,8 +365,19 @@ class MboxMailbox(_FileMailbox):
             raise MailboxError(msg)
         self._box = stdlib_mailbox.mbox(self.path, create=False)
 
-    def _keys(self) -> dict[str, str]:
-        return {str(index): key for index, key in enumerate(self._box.keys())}
+    def _keys(self, box: stdlib_mailbox.mbox | None = None) -> dict[str, str]:
+        """Return the unique-id of each message of *box* (by default this mailbox's) and its key."""
+        box = self._box if box is None else box
+        keys: dict[str, str] = {}
+        for key in box.iterkeys():
+            digest = hashlib.sha256(box.get_bytes(key)).hexdigest()[:20]
+            uid = digest
+            copy = 1
+            while uid in keys:
+                copy += 1
+                uid = f"{digest}.{copy}"
+            keys[uid] = key
+        return keys
 
     def list_messages(self) -> list[MessageInfo]:
         """Return the messages in file order."""
@@ -374,21 +391,63 @@ class MboxMailbox(_FileMailbox):
         return self._box.get_bytes(keys[uid])
 
     def _delete(self, uids: frozenset[str]) -> CommitResult:
-        keys = self._keys()
-        self._box.lock()
+        # A separate object does the deletion, so a failure leaves no removal
+        # pending in the one used for reading, which close() would otherwise write.
+        box = stdlib_mailbox.mbox(self.path, create=False)
         try:
-            for uid in uids:
-                self._box.remove(keys[uid])
-            self._box.flush()
+            box.lock()
+            keys = self._keys(box)
+            failed = {
+                uid: f"no message {uid!r} in {self._where} any more" for uid in uids - keys.keys()
+            }
+            for uid in uids - failed.keys():
+                box.remove(keys[uid])
+            # flush() writes the kept messages to a new file and renames it over
+            # the old one, so a failure before the rename changes nothing on disk.
+            box.flush()
+        except (OSError, stdlib_mailbox.Error) as exc:
+            _remove_partial_copies(self.path)
+            # Drop the pending removals, so closing this object writes nothing.
+            # The standard library has no public way to discard them.
+            setattr(box, "_pending", False)  # noqa: B010
+            msg = (
+                f"{self._where}: deleting {len(uids)} message(s) failed, nothing was deleted: {exc}"
+            )
+            raise MailboxError(msg) from exc
         finally:
-            self._box.unlock()
-        return CommitResult(deleted=uids)
+            _release(box, self.path)
+        self._box.close()
+        self._box = stdlib_mailbox.mbox(self.path, create=False)
+        return CommitResult(uids - failed.keys(), failed)
 
     def close(self) -> frozenset[str]:
         """Discard the marks without deleting anything, close the file, and return the marks."""
         lost = super().close()
         self._box.close()
         return lost
+
+
+def _remove_partial_copies(path: Path) -> None:
+    """
+    Remove the new copy of *path* that a failed ``flush()`` of this process left.
+
+    The standard library writes it beside the file, named
+    ``<name>.<seconds>.<host>.<pid>``; a copy left behind would block the next
+    commit in the same second.
+    """
+    for copy in path.parent.glob(f"{glob.escape(path.name)}.*.{os.getpid()}"):
+        copy.unlink(missing_ok=True)
+
+
+def _release(box: stdlib_mailbox.mbox, path: Path) -> None:
+    """Unlock and close *box*, also after a failed flush closed its file."""
+    try:
+        box.unlock()
+        box.close()
+    except (OSError, ValueError):
+        # flush() closes the file before it renames the new one into place, so
+        # after a failure there the lock file has to be removed by hand.
+        Path(f"{path}.lock").unlink(missing_ok=True)
 
 
 def _pop3_listing(
@@ -409,6 +468,9 @@ class _Pop3Base(_Marks):
         self._client = client
         self._listing: dict[str, tuple[int, int]] | None = None  # uid: (number, size)
         self._open = True
+        # Once QUIT is on its way the server may delete, so a later failure
+        # can no longer promise that nothing was deleted.
+        self._quit_sent = False
 
     def _known(self) -> dict[str, tuple[int, int]]:
         if self._listing is None:
@@ -441,6 +503,34 @@ class _Pop3Base(_Marks):
         self._check_open()
         self._check_known(uid, self._known())
         self._marked.add(uid)
+
+    def _discard_marks(self, exc: BaseException | None = None) -> frozenset[str]:
+        if not self._quit_sent:
+            return super()._discard_marks(exc)
+        marks = frozenset(self._marked)
+        self._marked.clear()
+        if marks:
+            message = (
+                f"{self._where} ended after QUIT was sent and before its response; the server "
+                f"may have deleted the {len(marks)} marked message(s)"
+            )
+            logger.warning("%s", message)
+            if exc is not None:
+                exc.add_note(f"bouncekit: {message}")
+        return marks
+
+    def _uncertain(self, exc: BaseException) -> CommitUncertainError:
+        self._client.close()
+        self._open = False
+        marks = frozenset(self._marked)
+        self._marked.clear()
+        message = (
+            f"{self._where}: QUIT was sent but the session did not end cleanly ({exc}); "
+            f"the server may have deleted the {len(marks)} marked message(s), or some of them. "
+            "The next poll lists those that remain"
+        )
+        logger.warning("%s", message)
+        return CommitUncertainError(message, marks)
 
     def _lost(self, exc: BaseException, doing: str) -> MarksLostError:
         self._client.close()
@@ -606,18 +696,24 @@ class Pop3Mailbox(_Pop3Base):
         Send DELE for each marked message, then QUIT, so the server deletes them.
 
         Raises:
-            MarksLostError: The connection failed before the response to QUIT; the
+            MarksLostError: The connection failed before QUIT was sent; the
                 server deletes nothing then (RFC 1939 section 6).
+            CommitUncertainError: QUIT was sent but its response did not arrive,
+                or was ``-ERR``: the server may have deleted the marked messages,
+                or some of them.
         """
         self._check_open()
         try:
             errors = (
                 self.client.delete_many(sorted(self._numbers(self._marked))) if self._marked else {}
             )
+        except (*_FATAL, ServerError) as exc:
+            raise self._lost(exc, "sending the deletions") from exc
+        self._quit_sent = True
+        try:
             self.client.quit()
         except (*_FATAL, ServerError) as exc:
-            self.client.close()
-            raise self._lost(exc, "committing the deletions") from exc
+            raise self._uncertain(exc) from exc
         return self._commit_result(errors)
 
     def close(self) -> frozenset[str]:
@@ -736,10 +832,13 @@ class AsyncPop3Mailbox(_Pop3Base):
                 if self._marked
                 else {}
             )
+        except (*_FATAL, ServerError) as exc:
+            raise self._lost(exc, "sending the deletions") from exc
+        self._quit_sent = True
+        try:
             await self.client.quit()
         except (*_FATAL, ServerError) as exc:
-            self.client.close()
-            raise self._lost(exc, "committing the deletions") from exc
+            raise self._uncertain(exc) from exc
         return self._commit_result(errors)
 
     def close(self) -> frozenset[str]:

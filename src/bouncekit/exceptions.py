@@ -11,6 +11,7 @@ __all__ = [
     "AlteredIdError",
     "AuthenticationError",
     "BounceKitError",
+    "CommitUncertainError",
     "CorrelationError",
     "ForgedIdError",
     "LocalProtocolError",
@@ -122,6 +123,23 @@ class MarksLostError(MailboxError):
     def __init__(self, message: str, lost_marks: frozenset[str] = frozenset()) -> None:
         super().__init__(message)
         self.lost_marks = lost_marks
+
+
+class CommitUncertainError(MailboxError):
+    """
+    QUIT reached the server, but its response did not, or was an error.
+
+    RFC 1939 section 6 has the server delete the marked messages when it
+    receives QUIT, so they may be deleted, or only some of them when the
+    server answered ``-ERR``. The next poll shows which remain.
+
+    Attributes:
+        uncertain_marks: The unique-ids marked for deletion whose fate is unknown.
+    """
+
+    def __init__(self, message: str, uncertain_marks: frozenset[str] = frozenset()) -> None:
+        super().__init__(message)
+        self.uncertain_marks = uncertain_marks
 
 
 class CorrelationError(BounceKitError, ValueError):

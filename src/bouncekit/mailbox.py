@@ -21,11 +21,12 @@ from bouncekit._mailbox import (
     MessageInfo,
     Pop3Mailbox,
 )
-from bouncekit.exceptions import MailboxError, MarksLostError
+from bouncekit.exceptions import CommitUncertainError, MailboxError, MarksLostError
 
 __all__ = [
     "AsyncPop3Mailbox",
     "CommitResult",
+    "CommitUncertainError",
     "Mailbox",
     "MailboxError",
     "MailboxMessage",
