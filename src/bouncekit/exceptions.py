@@ -127,11 +127,11 @@ class MarksLostError(MailboxError):
 
 class CommitUncertainError(MailboxError):
     """
-    QUIT reached the server, but its response did not, or was an error.
+    QUIT reached the server, but its response did not arrive, or was an error.
 
     RFC 1939 section 6 has the server delete the marked messages when it
     receives QUIT, so they may be deleted, or only some of them when the
-    server answered ``-ERR``. The next poll shows which remain.
+    server responded with ``-ERR``. The next poll shows which remain.
 
     Attributes:
         uncertain_marks: The unique-ids marked for deletion whose fate is unknown.
