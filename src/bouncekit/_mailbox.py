@@ -101,7 +101,7 @@ class CommitResult:
     Attributes:
         deleted: The unique-ids deleted.
         failed: Unique-ids the mailbox did not delete, with the reason: the
-            server answered their DELE with an error, or the file was gone.
+            server responded to their DELE with an error, or the file was gone.
     """
 
     deleted: frozenset[str] = frozenset()
