@@ -34,6 +34,23 @@ _MSGID = re.compile(r"<([^<>]*)>")
 _WHITESPACE = re.compile(r"\s+")
 
 
+class _ParsedMessage(Message):
+    """
+    A message that computes its content type once.
+
+    The parsers ask every part for its content type many times, and the
+    standard library parses the Content-Type field again on each call. A
+    message bouncekit parsed itself is never changed afterwards.
+    """
+
+    _content_type: str | None = None
+
+    def get_content_type(self) -> str:
+        if self._content_type is None:
+            self._content_type = super().get_content_type()
+        return self._content_type
+
+
 def read_message(raw: bytes | str | Message) -> Message:
     """
     Parse *raw* with the ``compat32`` policy, accepting LF, CRLF and CR line endings.
@@ -48,7 +65,9 @@ def read_message(raw: bytes | str | Message) -> Message:
         raw = raw.as_bytes(policy=email.policy.compat32)
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogateescape")
-    return email.message_from_bytes(normalize_newlines(raw), policy=email.policy.compat32)
+    return email.message_from_bytes(
+        normalize_newlines(raw), _class=_ParsedMessage, policy=email.policy.compat32
+    )
 
 
 def iter_parts(message: Message) -> Iterator[Message]:

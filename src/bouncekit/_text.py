@@ -42,7 +42,8 @@ def repair_text(text: str) -> str:
     ``email.message_from_bytes`` keeps 8-bit header bytes as lone surrogates.
     They are read as UTF-8, and as Latin-1 where they are not valid UTF-8.
     """
-    if not _SURROGATE.search(text):
+    # Surrogates are not ASCII, so the common all-ASCII text needs no search.
+    if text.isascii() or not _SURROGATE.search(text):
         return text
     raw = text.encode("utf-8", "surrogateescape")
     try:
