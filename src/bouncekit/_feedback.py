@@ -46,13 +46,19 @@ def decoded_subject(headers: Headers) -> str:
     return value.lower()
 
 
-def returned_to(original: Headers) -> list[str]:
-    for name in ("To", "Envelope-To", "X-Original-To", "Delivered-To", "Cc"):
-        for value in original.get_all(name):
+def first_addresses(headers: Headers, names: Sequence[str]) -> list[str]:
+    """Return the addresses of the first field of *names*, in that order, that has any."""
+    for name in names:
+        for value in headers.get_all(name):
             found = find_addresses(value)
             if found:
                 return found
     return []
+
+
+def returned_to(original: Headers) -> list[str]:
+    """Return the recipients of a returned message, from ``To`` or the envelope fields."""
+    return first_addresses(original, ("To", "Envelope-To", "X-Original-To", "Delivered-To", "Cc"))
 
 
 def _feedback_report(parts: Sequence[Message]) -> tuple[Message, Sequence[Message]] | None:
@@ -200,14 +206,6 @@ def _closed_mailbox_sentence(text: str) -> str | None:
     return " ".join(text[start : end.start() if end else len(text)].split())
 
 
-def _responder(headers: Headers) -> str | None:
-    for name in ("From", "Reply-To", "Sender"):
-        found = find_addresses(headers.get(name) or "")
-        if found:
-            return found[0]
-    return None
-
-
 def auto_reply(base: Bounce, text: str = "") -> Bounce:
     """
     Mark *base* as an auto-reply, reporting on the address that replied.
@@ -224,7 +222,7 @@ def auto_reply(base: Bounce, text: str = "") -> Bounce:
     original_id = base.original_message_id
     if original_id is None:
         original_id = normalize_message_id(base.headers.get("In-Reply-To"))
-    responder = _responder(base.headers)
+    responder = next(iter(first_addresses(base.headers, ("From", "Reply-To", "Sender"))), None)
     closed = _closed_mailbox_sentence(text)
     if closed is not None:
         named = find_addresses(closed)
