@@ -1,9 +1,10 @@
 """
 A scripted POP3 server on 127.0.0.1, for faults that Dovecot does not produce.
 
-The server answers by command: the exact command line first (``"RETR 1"``),
-then the keyword (``"RETR"``). An answer is a list of steps: bytes to send,
-:data:`DROP` to close the connection, or :data:`HANG` to stop answering.
+The server chooses its response by command: the exact command line first
+(``"RETR 1"``), then the keyword (``"RETR"``). A response is a list of steps:
+bytes to send, :data:`DROP` to close the connection, or :data:`HANG` to stop
+responding.
 Every command received is recorded in :attr:`FakePop3Server.commands`.
 """
 
@@ -35,7 +36,7 @@ def err(text: str = "") -> bytes:
 
 
 def multi_line(status: str, body: bytes) -> bytes:
-    """Return a multi-line answer: the status line, *body* dot-stuffed, and the ``.`` line."""
+    """Return a multi-line response: the status line, *body* dot-stuffed, and the ``.`` line."""
     lines = body.replace(b"\r\n", b"\n").split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
@@ -49,7 +50,7 @@ def transcript_answers(path: Path) -> tuple[bytes, dict[str, bytes]]:
     """
     Read a POP3 transcript (``C:`` client lines, ``S:`` server lines, ``#`` comments).
 
-    Returns the greeting and, for each command line, the server lines that answer it.
+    Returns the greeting and, for each command line, the server lines that respond to it.
     """
     greeting = b""
     answers: dict[str, bytes] = {}

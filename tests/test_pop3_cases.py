@@ -1,7 +1,7 @@
 """
 Reported POP3 failures of other bounce processors, as sessions of a scripted server.
 
-Two kinds: a server that answers with a bare ``+OK`` or ``-ERR`` (RFC 1939
+Two kinds: a server that responds with a bare ``+OK`` or ``-ERR`` (RFC 1939
 section 3 makes the text optional, and CAPA is optional), and a bounce with a
 line longer than 2048 octets plus lines that start with a dot. In both, the
 poll must complete, every message must parse, and QUIT must delete exactly

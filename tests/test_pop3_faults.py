@@ -101,7 +101,7 @@ def test_dropped_mid_retr_deletes_nothing() -> None:
 
 
 def test_dropped_after_quit_is_uncertain() -> None:
-    """A server that drops the connection after QUIT may have deleted: the error must say so."""
+    """A server that drops the connection after QUIT may have deleted, and the error must state it."""
     answers = mailbox_script(QUIT=[DROP])
     with FakePop3Server(answers) as server:
         box = open_box(server)

@@ -1,7 +1,7 @@
 """
 Reported failures of other bounce tools, checked against their expected results.
 
-Each case folder holds an input message and the values a correct parser
+Each case folder contains an input message and the values a correct parser
 returns. The kinds behind them (DSN layouts, UTF-8 reports, recipients that
 are only in the DSN) also have tests of their own in ``test_rfc3464.py``.
 """

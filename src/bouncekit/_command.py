@@ -106,8 +106,8 @@ def find_command(text: str) -> str | None:
     Return the SMTP command that a server's reply or a diagnostic *text* replied to.
 
     A wording that names the command wins. In a session transcript, the command is
-    the last one sent before the first failure reply. ``None`` means the text does
-    not say.
+    the last one sent before the first failure reply. ``None`` means the text names
+    no command.
     """
     if not text:
         return None

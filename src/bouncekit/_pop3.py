@@ -8,9 +8,9 @@ and takes the parsed responses from :meth:`Pop3Connection.next_event`, which
 returns :data:`NEED_DATA` until a whole response has arrived.
 
 Responses come back in the order the commands were sent (RFC 2449 section 6.6,
-PIPELINING), so the engine keeps a queue of pending commands and reads each
+PIPELINING), so the engine keeps a queue of pending commands. It reads each
 response in the shape its command expects: one status line, or a status line
-followed by lines up to a line holding a single dot (RFC 1939 section 3).
+followed by lines up to a line that contains a single dot (RFC 1939 section 3).
 
 Multi-line responses are found by searching for the CRLF "." CRLF terminator
 rather than by reading line by line, so a line of any length is accepted; the

@@ -176,7 +176,7 @@ def _scan_mailbox(
         with box:
             infos = box.list_messages()
             listed = {info.uid for info in infos}
-            # Server order, so the records come in the order the mailbox holds them.
+            # Server order, so the records come in the order the server lists them.
             todo = [info.uid for info in infos if info.uid not in seen]
             for message in box.iter_messages(uids=todo):
                 source = f"pop3://{host}/{message.uid}"

@@ -32,8 +32,8 @@ from bouncekit._rules import (
 __all__ = ["RuleSet", "check_rules", "classify", "classify_message", "load_rules"]
 
 _DEFAULT_FILE: Final = "default_rules.toml"
-# Distinct (kind, format, action, status, reply code, command) combinations whose candidate
-# rules a rule set keeps; past this many it starts over, so memory stays bounded.
+# The maximum number of (kind, format, action, status, reply code, command) combinations
+# whose candidate rules a rule set keeps. Past it the cache starts over, so memory stays bounded.
 _CACHE_SIZE: Final = 4096
 _RULE_KEYS: Final = frozenset({"id", "priority", "reason", "bounce_type", "rationale", "enabled"})
 _CONDITION_KEYS: Final = frozenset(

@@ -136,7 +136,7 @@ def bounce_record(source: str, bounce: Bounce, rules: RuleSet | None = None) -> 
 
     Each recipient is classified with *rules* (by default :meth:`RuleSet.default`).
     A message without recipients, such as one that is not a bounce, gets a ``verdict`` on the
-    message as a whole instead; with recipients, ``verdict`` is ``None``.
+    message as a whole instead. A message with recipients has ``verdict`` set to ``None``.
     """
     if rules is None:
         rules = RuleSet.default()

@@ -1,7 +1,7 @@
 """
 Classification rules: which verdict each recipient of a bounce gets, and why.
 
-:meth:`RuleSet.default` holds the rules that ship with bouncekit;
+:meth:`RuleSet.default` returns the rules that ship with bouncekit, and
 :meth:`RuleSet.from_toml` adds a user's rule file to them. :func:`classify`
 returns one :class:`Classification` per recipient, naming the rule that decided
 and the evidence it matched. :data:`REASONS` maps every reason to its default
