@@ -4,7 +4,7 @@ Mailboxes a bounce processor reads from: POP3, Maildir, mbox and memory.
 Every mailbox follows one contract, :class:`Mailbox`:
 
 - A message is known by its unique-id (the POP3 UIDL value, the Maildir file
-  name, the mbox position), never by a POP3 message number.
+  name, a hash of an mbox message), never by a POP3 message number.
 - :meth:`Mailbox.mark_deleted` only records the caller's decision. Messages
   are deleted at :meth:`Mailbox.commit` and at no other time, and only the
   ones marked. For POP3 the marks are sent as DELE commands just before QUIT,
