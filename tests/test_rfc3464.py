@@ -508,3 +508,39 @@ def test_mime_defect_named_in_words() -> None:
         defects["mime-close-boundary-not-found"]
         == "a multipart body ends without its closing boundary"
     )
+
+
+def _dsn_with_notice(notice: str, status_body: str) -> bytes:
+    return (
+        "From: MAILER-DAEMON@mx.example.org\n"
+        "To: bounces@example.com\n"
+        "MIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="BB"\n'
+        "\n--BB\nContent-Type: text/plain\n\n"
+        f"{notice}\n"
+        "\n--BB\nContent-Type: message/delivery-status\n\n"
+        f"Reporting-MTA: dns; mx.example.org\n\n{status_body}"
+        "\n--BB--\n"
+    ).encode()
+
+
+def test_incomplete_address_from_notice() -> None:
+    notice = "The following addresses had permanent fatal errors:\n<lena@example.net>\n"
+    body = "Final-Recipient: rfc822; @mx.example.net\nAction: failed\nStatus: 5.1.2\n"
+    bounce = bouncekit.parse(_dsn_with_notice(notice, body))
+    assert [r.address for r in bounce.recipients] == ["lena@example.net"]
+    assert "incomplete-recipient" in {defect.code for defect in bounce.defects}
+
+
+def test_incomplete_address_ambiguous_notice() -> None:
+    notice = "Failed: <lena@example.net>, <omar@example.net>\n"
+    body = "Final-Recipient: rfc822; @example.net\nAction: failed\nStatus: 5.1.2\n"
+    bounce = bouncekit.parse(_dsn_with_notice(notice, body))
+    assert [r.address for r in bounce.recipients] == ["@example.net"]
+
+
+def test_incomplete_address_other_domain() -> None:
+    notice = "Failed: <lena@other.example>\n"
+    body = "Final-Recipient: rfc822; @example.net\nAction: failed\nStatus: 5.1.2\n"
+    bounce = bouncekit.parse(_dsn_with_notice(notice, body))
+    assert [r.address for r in bounce.recipients] == ["@example.net"]

@@ -40,6 +40,7 @@ from bouncekit._text import find_reply_code, part_text, repair_text, strip_comme
 
 __all__ = [
     "DSN_TYPES",
+    "is_complete_address",
     "most_specific_status",
     "parse_delivery_status",
     "parse_delivery_status_text",
@@ -349,7 +350,8 @@ def most_specific_status(written: StatusCode | None, texts: Iterable[str]) -> St
     return written
 
 
-def _is_complete_address(value: str) -> bool:
+def is_complete_address(value: str) -> bool:
+    """Say whether *value* has a local part and a domain, with no source route."""
     local, at, domain = value.rpartition("@")
     return bool(at and local and domain) and not value.startswith("@")
 
@@ -363,7 +365,7 @@ def recipient_from_fields(fields: RecipientFields, defects: list[Defect]) -> Rec
     ]
     # A Final-Recipient with a source route ("@relay:user@host") or no local
     # part is a relay's rewrite; the Original-Recipient is then the address.
-    complete = [value for value in candidates if _is_complete_address(value)]
+    complete = [value for value in candidates if is_complete_address(value)]
     address = (complete or candidates or [""])[0]
     if not address:
         defects.append(Defect("missing-final-recipient", "a DSN group names no recipient address"))

@@ -5,8 +5,12 @@ from __future__ import annotations
 import re
 from email.message import Message
 
+import attrs
+
+from bouncekit._address import find_addresses
 from bouncekit._dsn import (
     DSN_TYPES,
+    is_complete_address,
     parse_delivery_status,
     parse_delivery_status_text,
     recipient_from_fields,
@@ -23,7 +27,7 @@ from bouncekit._message import (
     read_message,
     returned_headers,
 )
-from bouncekit._model import Bounce, BounceKind, Defect, DeliveryStatus, Headers
+from bouncekit._model import Bounce, BounceKind, Defect, DeliveryStatus, Headers, Recipient
 from bouncekit._text import part_text
 
 __all__ = ["parse"]
@@ -201,6 +205,41 @@ def _parse(message: Message) -> Bounce:
     return complete_bounce(message, parts, _parse_dsn(message, parts))
 
 
+def _complete_address(
+    recipient: Recipient, notice: str, found: list[Recipient], defects: list[Defect]
+) -> Recipient:
+    """
+    Replace an incomplete DSN address, such as ``@relay.example``, with one from the notice text.
+
+    Some relays write a Final-Recipient with no local part. When the notice
+    text names one address in the same domain (or a parent or child of it) that
+    no other group reports, that address is the recipient.
+    """
+    written = recipient.address
+    if is_complete_address(written):
+        return recipient
+    domain = written.rpartition("@")[2].lower().strip(".")
+    reported = {other.address.lower() for other in found}
+    matches = []
+    for candidate in find_addresses(notice):
+        if candidate.lower() in reported:
+            continue
+        other = candidate.rpartition("@")[2].lower()
+        if domain and (
+            other == domain or other.endswith("." + domain) or domain.endswith("." + other)
+        ):
+            matches.append(candidate)
+    if len(matches) != 1:
+        return recipient
+    defects.append(
+        Defect(
+            "incomplete-recipient",
+            f"the DSN names {written!r}; the notice text gives {matches[0]!r}",
+        )
+    )
+    return attrs.evolve(recipient, address=matches[0])
+
+
 def _parse_dsn(message: Message, parts: list[Message]) -> Bounce:
     defects = _mime_defects(parts)
     dsn_part, container = _find_dsn_part(parts)
@@ -227,6 +266,7 @@ def _parse_dsn(message: Message, parts: list[Message]) -> Bounce:
     for fields in delivery_status.recipients:
         recipient = recipient_from_fields(fields, defects)
         if recipient is not None:
+            recipient = _complete_address(recipient, notice, recipients, defects)
             recipients.append(with_status_comment(with_notice_text(recipient, notice)))
     if not recipients:
         defects.append(Defect("no-recipients", "the DSN reports on no recipient"))
