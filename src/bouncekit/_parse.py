@@ -262,7 +262,7 @@ def _parse_dsn(message: Message, parts: list[Message]) -> Bounce:
             )
         delivery_status, original_headers, notice, dsn_defects = salvaged
     defects.extend(dsn_defects)
-    recipients = []
+    recipients: list[Recipient] = []
     for fields in delivery_status.recipients:
         recipient = recipient_from_fields(fields, defects)
         if recipient is not None:
