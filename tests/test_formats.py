@@ -1007,3 +1007,15 @@ def test_reply_above_address_kept() -> None:
     assert recipient.address == "pat@example.net"
     assert recipient.diagnostic is not None
     assert recipient.diagnostic.startswith("550 - Requested action not taken: no such user here")
+
+
+@pytest.mark.parametrize("sender", ["post_master@vtext.com", "post_master@example.net"])
+def test_message_details_not_diagnostic(sender: str) -> None:
+    body = VERIZON + "  Size (in bytes): 222\n  Number of lines: 2\n"
+    bounce = bouncekit.parse(notice(body, sender=sender, subject="Re:Spring news"))
+    recipient = bounce.recipients[0]
+    assert recipient.reply_code == "550"
+    assert recipient.diagnostic is not None
+    assert "no such user here" in recipient.diagnostic
+    assert "Size" not in recipient.diagnostic
+    assert "RCPT TO" not in recipient.diagnostic

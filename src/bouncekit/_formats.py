@@ -378,21 +378,31 @@ def _join_wrapped(lines: Iterable[str]) -> str:
 
 
 def _find_block(text: str, fmt: NoticeFormat) -> str:
+    return _span(text, fmt.block_start, fmt.block_end)
+
+
+def _span(text: str, start_patterns: Sequence[str], end_patterns: Sequence[str]) -> str:
+    """
+    Return the lines of *text* after the first match of *start_patterns*, up to *end_patterns*.
+
+    The text after the start marker on its own line is kept, as in
+    "did not reach: a@b". When no start pattern is given or none matches, the span
+    starts at the top.
+    """
     lines = text.split("\n")
     start = 0
     first_end = 0
-    if fmt.block_start:
-        starts = [re.compile(pattern, re.IGNORECASE) for pattern in fmt.block_start]
+    if start_patterns:
+        starts = [re.compile(pattern, re.IGNORECASE) for pattern in start_patterns]
         for index, line in enumerate(lines):
             found = next((m for m in (pattern.search(line) for pattern in starts) if m), None)
             if found is not None:
-                # Keep what follows the marker on its line: "did not reach: a@b".
                 lines[index] = line[found.end() :]
                 start, first_end = index, index + 1
                 break
     end = len(lines)
-    if fmt.block_end:
-        ends = [re.compile(pattern, re.IGNORECASE) for pattern in fmt.block_end]
+    if end_patterns:
+        ends = [re.compile(pattern, re.IGNORECASE) for pattern in end_patterns]
         for index in range(first_end, len(lines)):
             if any(pattern.search(lines[index]) for pattern in ends):
                 end = index
@@ -538,6 +548,8 @@ def _failed_recipients(
         diagnostic = _join_wrapped(entry.lines)
         if not diagnostic.replace(entry.address, "").strip(_PUNCTUATION):
             diagnostic = ""
+        if single and fmt.reason_start:
+            diagnostic = _join_wrapped([_span(notice_text, fmt.reason_start, fmt.reason_end)])
         if single and not diagnostic:
             # The reason is elsewhere in the notice, maybe on the address's line.
             diagnostic = _join_wrapped([notice_text.replace(entry.address, "")])
