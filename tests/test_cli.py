@@ -5,13 +5,19 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import pwd
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bouncekit._cli import main
+from bouncekit._scan import iter_messages
 from bouncekit.correlate import SQLiteCorrelator
 
 DSN = (
@@ -127,25 +133,6 @@ def test_missing_path_error_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert records[1]["error"] is None
 
 
-def test_unreadable_file_error_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    folder = tmp_path / "box"
-    folder.mkdir()
-    (folder / "ok.eml").write_text(dsn())
-    locked = folder / "locked.eml"
-    locked.write_text(dsn())
-    locked.chmod(0)
-    try:
-        locked.read_bytes()
-        pytest.skip("running as a user that can read any file")
-    except PermissionError:
-        pass
-    status, out = scan(capsys, "--format", "jsonl", str(folder))
-    records = [json.loads(line) for line in out.splitlines()]
-    assert status == 1
-    assert "cannot read" in records[0]["error"]
-    assert records[1]["error"] is None
-
-
 def test_csv_one_row_per_recipient(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "a.eml").write_text(dsn())
     (tmp_path / "b.eml").write_text(PLAIN)
@@ -242,3 +229,178 @@ def test_stdin_mbox() -> None:
     )
     records = [json.loads(line) for line in done.stdout.splitlines()]
     assert [record["source"] for record in records] == ["<stdin>#0", "<stdin>#1"]
+
+
+# Runs the command line in a child process that drops to the user id given
+# as its first argument (when not empty) after the imports, because the
+# interpreter may sit in a folder that only root can read.
+_AS_USER = """
+import os, sys
+from bouncekit import parse
+from bouncekit._cli import main
+from bouncekit._ruleset import RuleSet
+# Load what is read lazily while root can still read the interpreter's files.
+RuleSet.default().classify(parse(b"From: a@example.com\\n\\nHi.\\n"))
+if sys.argv[1]:
+    os.setgroups([])
+    os.setgid(int(sys.argv[2]))
+    os.setuid(int(sys.argv[1]))
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+def run_cli(*args: str, user: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the command line in a subprocess, as *user* when given."""
+    ids = ["", ""]
+    if user is not None:
+        entry = pwd.getpwnam(user)
+        ids = [str(entry.pw_uid), str(entry.pw_gid)]
+    return subprocess.run(
+        [sys.executable, "-c", _AS_USER, *ids, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.fixture
+def shared_tmp() -> Iterator[Path]:
+    """Return a new folder that every user can read, for a scan run as another user."""
+    folder = Path(tempfile.mkdtemp(prefix="bouncekit-test-"))
+    folder.chmod(0o755)
+    yield folder
+    for path in folder.rglob("*"):
+        if path.is_dir() and not path.is_symlink():
+            path.chmod(0o755)
+    shutil.rmtree(folder)
+
+
+def unprivileged_user() -> str | None:
+    """Return the user to run a permission test as: ``nobody`` for root, else ``None`` (this user)."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam("nobody")
+    except KeyError:
+        pytest.skip("running as root, and there is no user 'nobody' to drop to")
+    return "nobody"
+
+
+def test_locked_folder_error_record(shared_tmp: Path) -> None:
+    (shared_tmp / "a.eml").write_text(dsn("a@example.net"))
+    locked = shared_tmp / "locked"
+    locked.mkdir()
+    (locked / "b.eml").write_text(dsn("b@example.net"))
+    (shared_tmp / "z.eml").write_text(dsn("z@example.net"))
+    locked.chmod(0)
+    done = run_cli("scan", "--format", "jsonl", str(shared_tmp), user=unprivileged_user())
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert done.returncode == 1
+    assert [r["source"] for r in records] == [
+        str(shared_tmp / "a.eml"),
+        str(shared_tmp / "z.eml"),
+        str(locked),
+    ]
+    assert records[2]["error"] == f"cannot read {str(locked)!r}: Permission denied"
+    assert records[0]["error"] is None
+    assert records[1]["error"] is None
+    assert "cannot write the output" not in done.stderr
+
+
+def test_locked_folder_given_directly(shared_tmp: Path) -> None:
+    locked = shared_tmp / "locked"
+    locked.mkdir()
+    (locked / "b.eml").write_text(dsn("b@example.net"))
+    locked.chmod(0)
+    done = run_cli("scan", "--format", "jsonl", str(locked), user=unprivileged_user())
+    [record] = [json.loads(line) for line in done.stdout.splitlines()]
+    assert done.returncode == 1
+    assert record["error"] == f"cannot read {str(locked)!r}: Permission denied"
+
+
+def test_locked_maildir_new(shared_tmp: Path) -> None:
+    box = shared_tmp / "md"
+    for sub in ("cur", "new", "tmp"):
+        (box / sub).mkdir(parents=True)
+    (box / "new" / "1.host").write_text(dsn("new@example.net"))
+    (box / "cur" / "2.host:2,S").write_text(dsn("cur@example.net"))
+    (box / "new").chmod(0)
+    done = run_cli("scan", "--format", "jsonl", str(box), user=unprivileged_user())
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert done.returncode == 1
+    assert records[0]["error"] == f"cannot read {str(box / 'new')!r}: Permission denied"
+    assert records[1]["recipients"][0]["address"] == "cur@example.net"
+
+
+def test_locked_file_error_record(shared_tmp: Path) -> None:
+    (shared_tmp / "a.eml").write_text(dsn())
+    (shared_tmp / "b.eml").write_text(dsn())
+    (shared_tmp / "b.eml").chmod(0)
+    done = run_cli("explain", str(shared_tmp), user=unprivileged_user())
+    assert done.returncode == 2
+    assert f"cannot read {str(shared_tmp / 'b.eml')!r}: Permission denied" in done.stderr
+    assert "a.eml: dsn" in done.stdout
+
+
+def test_folder_replaced_while_reading(tmp_path: Path) -> None:
+    (tmp_path / "a.eml").write_text(dsn("a@example.net"))
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.eml").write_text(dsn("b@example.net"))
+    items = iter_messages(tmp_path)
+    first = next(items)
+    shutil.rmtree(tmp_path / "sub")
+    (tmp_path / "sub").write_text("now a file")
+    rest = list(items)
+    assert first.source == str(tmp_path / "a.eml")
+    assert [item.source for item in rest] == [str(tmp_path / "sub")]
+    assert rest[0].error == f"cannot read {str(tmp_path / 'sub')!r}: Not a directory"
+
+
+def test_maildir_cur_replaced(tmp_path: Path) -> None:
+    for sub in ("cur", "new", "tmp"):
+        (tmp_path / sub).mkdir()
+    (tmp_path / "new" / "1.host").write_text(dsn("new@example.net"))
+    (tmp_path / "cur" / "2.host:2,S").write_text(dsn("cur@example.net"))
+    items = iter_messages(tmp_path)
+    first = next(items)
+    shutil.rmtree(tmp_path / "cur")
+    (tmp_path / "cur").write_text("now a file")
+    rest = list(items)
+    assert first.data is not None
+    assert [item.error for item in rest] == [
+        f"cannot read {str(tmp_path / 'cur')!r}: Not a directory"
+    ]
+
+
+def test_fifo_in_folder_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a.eml").write_text(dsn())
+    os.mkfifo(tmp_path / "pipe")
+    status, out = scan(capsys, "--format", "jsonl", str(tmp_path))
+    records = [json.loads(line) for line in out.splitlines()]
+    assert status == 1
+    assert records[0]["error"] is None
+    assert records[1]["error"] == f"cannot read {str(tmp_path / 'pipe')!r}: not a regular file"
+
+
+def test_path_under_file_not_found(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a.eml").write_text(dsn())
+    status, out = scan(capsys, "--format", "jsonl", str(tmp_path / "a.eml" / "x"))
+    [record] = [json.loads(line) for line in out.splitlines()]
+    assert status == 1
+    assert record["error"] == f"no such file or folder: {str(tmp_path / 'a.eml' / 'x')!r}"
+
+
+def test_full_output_reported(tmp_path: Path) -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("this system has no /dev/full")
+    (tmp_path / "a.eml").write_text(dsn())
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "bouncekit", "scan", "--format", "jsonl", str(tmp_path)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+    assert done.returncode == 1
+    assert done.stderr.startswith("bouncekit: cannot write the output: [Errno 28]")

@@ -7,7 +7,7 @@ import csv
 import json
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -18,7 +18,7 @@ from bouncekit._rules import RuleError
 from bouncekit._ruleset import RuleSet
 from bouncekit._scan import iter_messages, scan_item
 from bouncekit._scan_correlate import Correlate, add_correlation_arguments, correlation_from_args
-from bouncekit.exceptions import CorrelationError, StoreError
+from bouncekit.exceptions import BounceKitError, CorrelationError, StoreError
 
 __all__ = ["main"]
 
@@ -97,11 +97,46 @@ def _add_pop3_options(scan: argparse.ArgumentParser) -> None:
     )
 
 
+class _OutputError(BounceKitError):
+    """Writing to standard output failed; the cause is the ``OSError`` in ``__cause__``."""
+
+
+class _Output:
+    """
+    Standard output as the writers see it.
+
+    A failed write raises :class:`_OutputError`, so that only errors of the
+    output are reported as such. Text that does not encode to UTF-8 (a lone
+    surrogate from a file name or a header) is written with backslash escapes.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _OutputError(str(exc)) from exc
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _OutputError(str(exc)) from exc
+
+
 def _records(
     paths: Iterable[str],
     args: argparse.Namespace | None = None,
     correlate: Correlate | None = None,
     rules: RuleSet | None = None,
+    flush: Callable[[], None] = sys.stdout.flush,
 ) -> Iterable[dict[str, Any]]:
     for path in paths:
         if is_pop3_url(path) and args is not None:
@@ -113,7 +148,7 @@ def _records(
                 correlate=correlate,
                 rules=rules,
             )
-            for record in pop3_records(path, options, sys.stdout.flush):
+            for record in pop3_records(path, options, flush):
                 if correlate is not None:
                     # A mailbox that cannot be opened still gets the key on its error record.
                     record.setdefault("correlation", None)
@@ -123,7 +158,7 @@ def _records(
             yield scan_item(item, correlate, rules)
 
 
-def _write_jsonl(records: Iterable[dict[str, Any]], out: TextIO) -> int:
+def _write_jsonl(records: Iterable[dict[str, Any]], out: _Output) -> int:
     errors = 0
     for record in records:
         errors += record["error"] is not None
@@ -141,7 +176,7 @@ def _csv_rows(record: dict[str, Any]) -> Iterable[dict[str, Any]]:
         yield {**base, **{key: recipient.get(key) for key in _CSV_COLUMNS if key in recipient}}
 
 
-def _write_csv(records: Iterable[dict[str, Any]], out: TextIO) -> int:
+def _write_csv(records: Iterable[dict[str, Any]], out: _Output) -> int:
     errors = 0
     writer = csv.DictWriter(out, fieldnames=_CSV_COLUMNS, extrasaction="ignore")
     writer.writeheader()
@@ -162,7 +197,7 @@ def _shorten_left(text: object, width: int) -> str:
     return value if len(value) <= width else "…" + value[-(width - 1) :]
 
 
-def _write_table(records: Iterable[dict[str, Any]], out: TextIO) -> int:
+def _write_table(records: Iterable[dict[str, Any]], out: _Output) -> int:
     errors = 0
     layout = (
         ("source", 36),
@@ -214,7 +249,9 @@ def _scan(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    errors = writer(_records(args.paths, args, correlate, rules), sys.stdout)
+    out = _Output(sys.stdout)
+    errors = writer(_records(args.paths, args, correlate, rules, out.flush), out)
+    out.flush()
     if errors:
         noun = "record has" if errors == 1 else "records have"
         print(
@@ -247,8 +284,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return 1
         return 0
-    except OSError as exc:
+    except _OutputError as exc:
         print(f"bouncekit: cannot write the output: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        # Reading errors become error records; this is a last resort that names the failure.
+        print(f"bouncekit: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
