@@ -404,3 +404,174 @@ def test_full_output_reported(tmp_path: Path) -> None:
         )
     assert done.returncode == 1
     assert done.stderr.startswith("bouncekit: cannot write the output: [Errno 28]")
+
+
+ARF = (
+    "From: abuse@isp.example\n"
+    "To: fbl@example.com\n"
+    "Subject: complaint\n"
+    "MIME-Version: 1.0\n"
+    'Content-Type: multipart/report; report-type=feedback-report; boundary="XX"\n'
+    "\n"
+    "--XX\n"
+    "Content-Type: text/plain\n"
+    "\n"
+    "This is an abuse report.\n"
+    "\n"
+    "--XX\n"
+    "Content-Type: message/feedback-report\n"
+    "\n"
+    "Feedback-Type: abuse\n"
+    "User-Agent: test/1.0\n"
+    "Version: 1\n"
+    "Original-Rcpt-To: c@example.net\n"
+    "\n"
+    "--XX\n"
+    "Content-Type: message/rfc822\n"
+    "\n"
+    "From: news@example.com\n"
+    "To: c@example.net\n"
+    "Message-ID: <m9@example.com>\n"
+    "Subject: News\n"
+    "\n"
+    "Hi.\n"
+    "--XX--\n"
+)
+
+
+def test_csv_added_columns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a.eml").write_text(ARF)
+    (tmp_path / "b.eml").write_text("garbage")
+    (tmp_path / "c.eml").write_text(dsn())
+    _, out = scan(capsys, "--format", "csv", str(tmp_path))
+    header = out.splitlines()[0].split(",")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert header[:13] == [
+        "source",
+        "kind",
+        "format",
+        "original_message_id",
+        "address",
+        "action",
+        "status",
+        "reply_code",
+        "bounce_type",
+        "reason",
+        "rule",
+        "diagnostic",
+        "error",
+    ]
+    assert header[13:] == ["command", "remote_mta", "feedback_type", "defects"]
+    assert rows[0]["feedback_type"] == "abuse"
+    assert rows[1]["defects"].startswith("not-a-message: ")
+    assert rows[2]["remote_mta"] == ""
+    assert rows[2]["defects"] == ""
+
+
+def test_csv_command_column(capsys: pytest.CaptureFixture[str]) -> None:
+    example = Path(__file__).resolve().parents[1] / "examples" / "user-unknown.eml"
+    _, out = scan(capsys, "--format", "csv", str(example))
+    [row] = list(csv.DictReader(io.StringIO(out)))
+    assert row["command"] == "RCPT"
+    assert row["remote_mta"] == "mx.example.org"
+
+
+def test_empty_folder_note(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "box" / "cur").mkdir(parents=True)
+    status = main(["scan", "--format", "jsonl", str(tmp_path / "box")])
+    captured = capsys.readouterr()
+    assert status == 0
+    assert captured.out == ""
+    assert captured.err == f"bouncekit: {str(tmp_path / 'box')!r} contains no message\n"
+
+
+def test_correlate_folder_rejected(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a.eml").write_text(dsn())
+    status = main(["scan", "--correlate", f"sqlite:{tmp_path}", str(tmp_path / "a.eml")])
+    captured = capsys.readouterr()
+    assert status == 2
+    assert captured.out == ""
+    assert captured.err.startswith(f"bouncekit: --correlate {str(tmp_path)!r} is a folder;")
+
+
+def two_message_mbox(path: Path) -> Path:
+    path.write_text(
+        "From MAILER-DAEMON Tue Mar  5 10:00:00 2024\n" + dsn("a@example.net", "m1") + "\n"
+        "From MAILER-DAEMON Tue Mar  5 10:00:01 2024\n" + dsn("b@example.net", "m2") + "\n"
+    )
+    return path
+
+
+def test_scan_mbox_message_number(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    box = two_message_mbox(tmp_path / "bounces.mbox")
+    status, out = scan(capsys, "--format", "jsonl", f"{box}#1")
+    [record] = [json.loads(line) for line in out.splitlines()]
+    assert status == 0
+    assert record["source"] == f"{box}#1"
+    assert record["recipients"][0]["address"] == "b@example.net"
+
+
+def test_scan_message_number_out_of_range(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    box = two_message_mbox(tmp_path / "bounces.mbox")
+    status, out = scan(capsys, "--format", "jsonl", f"{box}#2")
+    [record] = [json.loads(line) for line in out.splitlines()]
+    assert status == 1
+    assert record["error"] == (
+        f"{str(box)!r} has no message 2: it contains 2 messages, numbered from 0"
+    )
+
+
+def test_explain_single_file_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "one.eml").write_text(dsn())
+    status = main(["explain", f"{tmp_path / 'one.eml'}#0"])
+    captured = capsys.readouterr()
+    assert status == 0
+    assert captured.out.startswith(f"{tmp_path / 'one.eml'}#0: dsn (rfc3464), 1 recipient(s)\n")
+
+
+def test_explain_single_file_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "one.eml").write_text(dsn())
+    status = main(["explain", f"{tmp_path / 'one.eml'}#1"])
+    captured = capsys.readouterr()
+    assert status == 2
+    assert captured.err == (
+        f"bouncekit: {str(tmp_path / 'one.eml')!r} has no message 1: "
+        "it contains 1 message, numbered from 0\n"
+    )
+
+
+def test_file_named_with_hash(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "a.eml#3").write_text(dsn())
+    status, out = scan(capsys, "--format", "jsonl", str(tmp_path / "a.eml#3"))
+    [record] = [json.loads(line) for line in out.splitlines()]
+    assert status == 0
+    assert record["source"] == str(tmp_path / "a.eml#3")
+
+
+def test_non_utf8_name_jsonl(tmp_path: Path) -> None:
+    folder = os.fsencode(tmp_path)
+    with open(folder + b"/caf\xe9.eml", "w") as message:
+        message.write(dsn())
+    done = subprocess.run(
+        [sys.executable, "-m", "bouncekit", "scan", "--format", "jsonl", str(tmp_path)],
+        capture_output=True,
+        check=False,
+    )
+    record = json.loads(done.stdout.decode("utf-8"))
+    assert done.returncode == 0
+    assert record["source"] == f"{tmp_path}/caf\\xe9.eml"
+
+
+def test_non_utf8_name_csv(tmp_path: Path) -> None:
+    folder = os.fsencode(tmp_path)
+    with open(folder + b"/caf\xe9.eml", "w") as message:
+        message.write(dsn())
+    done = subprocess.run(
+        [sys.executable, "-m", "bouncekit", "scan", "--format", "csv", str(tmp_path)],
+        capture_output=True,
+        check=False,
+    )
+    [row] = list(csv.DictReader(io.StringIO(done.stdout.decode("utf-8"))))
+    assert row["source"] == f"{tmp_path}/caf\\xe9.eml"

@@ -188,7 +188,7 @@ def test_explain_mbox_index_out_of_range(
     box = mbox_of_two(tmp_path)
     status, _, err = run(capsys, "explain", f"{box}#5")
     assert status == 2
-    assert "has no message 5: it holds 2" in err
+    assert "has no message 5: it contains 2 messages, numbered from 0" in err
 
 
 def test_explain_empty_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,7 +11,7 @@ from bouncekit._model import Bounce
 from bouncekit._parse import parse
 from bouncekit._rules import Classification, RuleError
 from bouncekit._ruleset import RuleSet, check_rules, load_rules
-from bouncekit._scan import ScanItem, iter_messages
+from bouncekit._scan import iter_messages
 
 __all__ = ["add_rule_commands", "load_rule_set"]
 
@@ -31,7 +31,7 @@ def add_rule_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
         metavar="MESSAGE",
         help=(
             "a message file, an mbox file (every message, or PATH#N for the N-th, "
-            "counted from 0 as scan names them), a Maildir or a folder"
+            "counted from 0 as scan names them; PATH#0 for a message file), a Maildir or a folder"
         ),
     )
     add_rules_option(explain)
@@ -79,7 +79,7 @@ def _explain(args: argparse.Namespace) -> int:
     except RuleError as exc:
         print(f"bouncekit: {exc}", file=sys.stderr)
         return 2
-    items = _explained_items(args.message)
+    items = list(iter_messages(args.message))
     if not items:
         print(f"bouncekit: {args.message!r} contains no message", file=sys.stderr)
         return 2
@@ -91,18 +91,6 @@ def _explain(args: argparse.Namespace) -> int:
             continue
         write_explanation(item.source, parse(item.data), rules, sys.stdout)
     return status
-
-
-def _explained_items(source: str) -> list[ScanItem]:
-    """Return the messages *source* names: a path, or ``path#N`` for one message of an mbox file."""
-    path, sep, index = source.rpartition("#")
-    if sep and index.isdigit() and not Path(source).exists():
-        found = [item for item in iter_messages(path) if item.source == source]
-        if found:
-            return found
-        count = sum(1 for _ in iter_messages(path))
-        return [ScanItem(source, error=f"{path!r} has no message {index}: it holds {count}")]
-    return list(iter_messages(source))
 
 
 def write_explanation(source: str, bounce: Bounce, rules: RuleSet, out: TextIO) -> None:
