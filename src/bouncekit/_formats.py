@@ -119,14 +119,20 @@ def _line_pattern(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
     surrounding blanks. Any other pattern may match anywhere in a line. Those
     are searched separately, because a line-start prefix would make the
     engine rescan every line once per pattern.
+
+    The added blanks are matched possessively (``*+``). A pattern that starts
+    with its own ``[-= ]*`` would otherwise try every split of a line's
+    leading spaces between the two, so a notice with many lines of spaces
+    took milliseconds. An anchored pattern therefore cannot require a blank
+    at its start.
     """
     anchored = []
     floating = []
     for pattern in patterns:
         if pattern.startswith("^"):
-            pattern = r"^[ \t]*" + pattern[1:]
+            pattern = r"^[ \t]*+" + pattern[1:]
             if pattern.endswith("$"):
-                pattern = pattern[:-1] + r"[ \t]*$"
+                pattern = pattern[:-1] + r"[ \t]*+$"
             anchored.append(f"(?:{pattern})")
         else:
             floating.append(f"(?:{pattern})")
