@@ -174,7 +174,6 @@ _ADDRESS_FIRST = re.compile(
 # "[^<>]" rather than "[^>]": a run of "<" with no ">" would take quadratic time.
 _TAGS = re.compile(r"<[^<>]*>")
 _BLOCK_TAGS = re.compile(r"<(?:br|/p|/div|/tr|/li|/h\d|p|div|tr|li)\b[^<>]*>", re.IGNORECASE)
-_WHITE = re.compile(r"\s+")
 
 _SYSTEM_LOCAL_PARTS = frozenset(
     {"mailer-daemon", "postmaster", "root", "abuse", "noreply", "no-reply", "mail-daemon", "daemon"}
@@ -380,7 +379,9 @@ def _quoted_headers(text: str) -> Headers:
 
 def _join_wrapped(lines: Iterable[str]) -> str:
     """Join the lines of one diagnostic into one line of text."""
-    return _WHITE.sub(" ", " ".join(line.strip() for line in lines)).strip()
+    # str.split() and the pattern \s split at the same characters, and split()
+    # is several times faster than substituting runs of white space.
+    return " ".join(" ".join(lines).split())
 
 
 def _find_block(text: str, fmt: NoticeFormat) -> str:

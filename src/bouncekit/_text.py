@@ -15,6 +15,9 @@ __all__ = [
 ]
 
 _FOLD = re.compile(r"\r?\n[ \t]+")
+# The same for text without CR. A pattern that starts with a fixed character is
+# searched much faster, and parsed messages have LF line endings only.
+_FOLD_LF = re.compile(r"\n[ \t]+")
 _SURROGATE = re.compile(r"[\udc80-\udcff]")
 
 # An SMTP reply code (RFC 5321 section 4.2): three digits, the first 2, 4 or 5,
@@ -55,7 +58,7 @@ def repair_text(text: str) -> str:
 def unfold(value: str) -> str:
     """Join folded header lines (RFC 5322 section 2.2.3) and strip the ends."""
     if "\n" in value:
-        value = _FOLD.sub(" ", value)
+        value = (_FOLD if "\r" in value else _FOLD_LF).sub(" ", value)
     return repair_text(value).strip()
 
 
