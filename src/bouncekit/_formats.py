@@ -437,14 +437,17 @@ def _address_entries(block: str, fmt: NoticeFormat) -> list[_Entry]:
     return [_Entry(lines[0], tuple(lines[1:])) for lines in merged.values()]
 
 
+# The fields that name the notice's own reader or the original's sender, lower-cased.
+_NOTICE_OWN_FIELDS = frozenset({"from", "to", "reply-to", "sender", "return-path", "delivered-to"})
+_ORIGINAL_OWN_FIELDS = frozenset({"from", "sender", "return-path", "reply-to"})
+
+
 def _own_addresses(notice: _Notice, original: Headers) -> set[str]:
     own: set[str] = set()
-    for headers, names in (
-        (notice.headers, ("From", "To", "Reply-To", "Sender", "Return-Path", "Delivered-To")),
-        (original, ("From", "Sender", "Return-Path", "Reply-To")),
-    ):
-        for name in names:
-            for value in headers.get_all(name):
+    # One pass over each header, not one lookup per field name.
+    for headers, names in ((notice.headers, _NOTICE_OWN_FIELDS), (original, _ORIGINAL_OWN_FIELDS)):
+        for name, value in headers:
+            if name.lower() in names:
                 own.update(address.lower() for address in find_addresses(value))
     return own
 
