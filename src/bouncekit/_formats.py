@@ -299,6 +299,9 @@ def _read_notice(message: Message, headers: Headers) -> _Notice:
 
 def _unquote(text: str) -> str:
     """Remove one level of ``>`` quoting when most lines carry it."""
+    # Most notices are not quoted: counting the quoted lines needs no split.
+    if text.startswith(">") + text.count("\n>") < 3:
+        return text
     lines = text.split("\n")
     quoted = [line for line in lines if line.startswith(">")]
     if len(quoted) < max(3, len([line for line in lines if line.strip()]) // 2):
@@ -849,21 +852,30 @@ def _with_class(recipient: Recipient) -> Recipient:
     return attrs.evolve(recipient, status=StatusCode(int(code[0]), 0, 0))
 
 
+_WRITER_PREFIXES = tuple(prefix for writer in DSN_WRITERS for prefix in writer.field_prefixes)
+
+
 def dsn_format_name(headers: Headers, status: DeliveryStatus | None) -> str:
     """Name the MTA that wrote a DSN when its fields show it, else ``"rfc3464"``."""
-    names = [name.lower() for name, _ in headers]
+    fields = [headers]
     if status is not None:
-        names += [name.lower() for name, _ in status.message.extensions]
-        for group in status.recipients:
-            names += [name.lower() for name, _ in group.extensions]
+        fields.append(status.message.extensions)
+        fields.extend(group.extensions for group in status.recipients)
         reporting = (
             status.message.reporting_mta.value.lower() if status.message.reporting_mta else ""
         )
     else:
         reporting = ""
+    # Only the few names with some writer's prefix are kept for the loop below.
+    names = []
+    for group in fields:
+        for name, _ in group:
+            lowered = name.lower()
+            if lowered.startswith(_WRITER_PREFIXES):
+                names.append(lowered)
     sender = (headers.get("From") or "").lower()
     for writer in DSN_WRITERS:
-        if any(name.startswith(prefix) for prefix in writer.field_prefixes for name in names):
+        if any(name.startswith(writer.field_prefixes) for name in names):
             return writer.name
         if any(marker in sender or marker in reporting for marker in writer.markers):
             return writer.name
