@@ -178,16 +178,66 @@ _BLOCK_TAGS = re.compile(r"<(?:br|/p|/div|/tr|/li|/h\d|p|div|tr|li)\b[^<>]*>", r
 _SYSTEM_LOCAL_PARTS = frozenset(
     {"mailer-daemon", "postmaster", "root", "abuse", "noreply", "no-reply", "mail-daemon", "daemon"}
 )
+
+
+@attrs.frozen
+class _Phrases:
+    """
+    Phrases that each start at a word boundary, searched case-insensitively.
+
+    A pattern that starts with ``\\b`` and an alternation of words gives the
+    regular expression engine nothing to skip ahead to, so it was among the
+    slowest searches over a notice. On ASCII text, ``re.IGNORECASE`` matches
+    a lower-case ASCII phrase only where the lower-cased text contains it. So
+    the phrases are first looked for as substrings of the lower-cased text,
+    and the pattern runs only when one is there or the text is not ASCII.
+    """
+
+    phrases: tuple[str, ...] = attrs.field()
+    pattern: re.Pattern[str] = attrs.field(init=False)
+
+    @phrases.validator
+    def _check(self, _: attrs.Attribute[tuple[str, ...]], phrases: tuple[str, ...]) -> None:
+        for phrase in phrases:
+            if not phrase.isascii() or phrase != phrase.lower():
+                msg = f"invalid phrase {phrase!r}: phrases must be lower-case ASCII"
+                raise ValueError(msg)
+
+    @pattern.default
+    def _compile(self) -> re.Pattern[str]:
+        words = "|".join(re.escape(phrase) for phrase in self.phrases)
+        return re.compile(rf"\b(?:{words})", re.IGNORECASE)
+
+    def found_in(self, text: str, lowered: str) -> bool:
+        """Return whether *text*, lower-cased as *lowered*, contains a phrase."""
+        if text.isascii() and not any(phrase in lowered for phrase in self.phrases):
+            return False
+        return self.pattern.search(text) is not None
+
+
 # Wording of a notice that reports a temporary failure: the class is 4 when no
 # code is written. Only the words of _DELAYED mean delivery is still being tried.
-_TEMPORARY = re.compile(
-    r"\b(?:temporar(?:y|ily)|retry timeout exceeded|retry time not reached|host not reachable)",
-    re.IGNORECASE,
+_TEMPORARY = _Phrases(
+    (
+        "temporary",
+        "temporarily",
+        "retry timeout exceeded",
+        "retry time not reached",
+        "host not reachable",
+    )
 )
-_DELAYED = re.compile(
-    r"\b(?:will (?:be )?retr(?:y|ied)|still trying|delayed|not yet been delivered|"
-    r"will continue|warning: message)",
-    re.IGNORECASE,
+_DELAYED = _Phrases(
+    (
+        "will retry",
+        "will retried",
+        "will be retry",
+        "will be retried",
+        "still trying",
+        "delayed",
+        "not yet been delivered",
+        "will continue",
+        "warning: message",
+    )
 )
 
 _FAILURE_WORDS = re.compile(
@@ -522,8 +572,9 @@ def _failed_recipients(
     notice: _Notice, fmt: NoticeFormat, notice_text: str, original: Headers
 ) -> list[Recipient]:
     block = _find_block(notice_text, fmt)
-    temporary = bool(_TEMPORARY.search(notice_text))
-    delayed = bool(_DELAYED.search(notice_text))
+    lowered = notice_text.lower()
+    temporary = _TEMPORARY.found_in(notice_text, lowered)
+    delayed = _DELAYED.found_in(notice_text, lowered)
 
     entries = _address_entries(block, fmt)
     listed = [
