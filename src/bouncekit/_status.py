@@ -19,6 +19,9 @@ _STATUS = re.compile(r"\s*([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)")
 # IP address ("192.5.1.1") or a version ("v2.4.1.7"). A leading "#" (Postfix's
 # "550 #5.1.0") and brackets are allowed.
 _STATUS_IN_TEXT = re.compile(r"(?<![\w.])#?([245])\.(\d{1,3})\.(\d{1,3})(?![\w-]|\.\d)")
+# Where a code in text can start: _STATUS_IN_TEXT begins with a lookbehind, which
+# makes the engine try every position, and this pattern is scanned for quickly.
+_STATUS_START = re.compile(r"[245]\.\d")
 
 _SUBJECTS: Final = {
     0: "Other or undefined status",
@@ -200,7 +203,11 @@ def find_status_codes(text: str, *, prefer_replies: bool = False) -> list[Status
     """
     found = []
     after_reply = []
-    for match in _STATUS_IN_TEXT.finditer(text):
+    start = _STATUS_START.search(text)
+    if start is None:
+        return []
+    # A code starts at its class digit, or at a "#" right before it.
+    for match in _STATUS_IN_TEXT.finditer(text, max(start.start() - 1, 0)):
         code = StatusCode(int(match[1]), int(match[2]), int(match[3]))
         before = text[max(0, match.start() - 6) : match.start()]
         if prefer_replies and _AFTER_REPLY_CODE.search(before):

@@ -92,10 +92,31 @@ def strip_comments(value: str) -> str:
     return "".join(out).strip()
 
 
+# A match of _REPLY_CODE_STRONG that does not start at the start of the text
+# starts with one of these, in any case.
+_REPLY_CODE_STRONG_STARTS = ("said:", "smtp;", "response:", "reply:", "error:", "code", "(")
+
+
 def find_reply_code(text: str) -> str | None:
     """Return the SMTP reply code in a server's reply *text*, or ``None``."""
-    found = _REPLY_CODE_STRONG.search(text) or _REPLY_CODE.search(text)
+    found = _find_strong_reply_code(text) or _REPLY_CODE.search(text)
     return found[1] if found else None
+
+
+def _find_strong_reply_code(text: str) -> re.Match[str] | None:
+    """
+    Search *text* for _REPLY_CODE_STRONG from the first place a match can start.
+
+    The pattern starts with an alternation, so the engine tries it at every
+    position, and most texts have none of its words. In ASCII text a word
+    matches, in any case, only where the lower-cased text contains it.
+    """
+    found = _REPLY_CODE_STRONG.match(text)
+    if found is not None or not text.isascii():
+        return found or _REPLY_CODE_STRONG.search(text)
+    lowered = text.lower()
+    starts = [index for index in map(lowered.find, _REPLY_CODE_STRONG_STARTS) if index >= 0]
+    return _REPLY_CODE_STRONG.search(text, min(starts)) if starts else None
 
 
 def part_text(part: Message) -> str:
