@@ -21,6 +21,8 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from bouncekit._text import first_possible_start
+
 __all__ = ["COMMANDS", "command_in_notice", "find_command"]
 
 COMMANDS: Final = frozenset(
@@ -89,11 +91,30 @@ _PHRASE_KEYS: Final = (
 )
 
 
+# The words every match of _PHRASES starts with.
+_PHRASE_STARTS: Final = (
+    "in reply to",
+    "after ",
+    "did not like our",
+    "does not like recipient",
+    "[rcpt_to]",
+    "but sender was rejected",
+    "but my name was rejected",
+    "but greeting failed",
+    "during greeting wait",
+    "refused to talk to me",
+    "failed after i sent",
+    "failed on data",
+    "sent <<<",
+    "smtp:",
+)
+
+
 def _phrase_command(text: str) -> str | None:
     lowered = text.lower()
     if not any(key in lowered for key in _PHRASE_KEYS):
         return None
-    found = _PHRASES.search(text)
+    found = _PHRASES.search(text, first_possible_start(text, lowered, _PHRASE_STARTS))
     if found is None:
         return None
     name = found.lastgroup or ""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from email.message import Message
 
 __all__ = [
     "find_reply_code",
+    "first_possible_start",
     "normalize_newlines",
     "part_text",
     "repair_text",
@@ -104,19 +106,30 @@ def find_reply_code(text: str) -> str | None:
 
 
 def _find_strong_reply_code(text: str) -> re.Match[str] | None:
-    """
-    Search *text* for _REPLY_CODE_STRONG from the first place a match can start.
-
-    The pattern starts with an alternation, so the engine tries it at every
-    position, and most texts have none of its words. In ASCII text a word
-    matches, in any case, only where the lower-cased text contains it.
-    """
+    # The pattern starts with an alternation, so the engine tries it at every
+    # position, and most texts have none of its words.
     found = _REPLY_CODE_STRONG.match(text)
-    if found is not None or not text.isascii():
-        return found or _REPLY_CODE_STRONG.search(text)
-    lowered = text.lower()
-    starts = [index for index in map(lowered.find, _REPLY_CODE_STRONG_STARTS) if index >= 0]
-    return _REPLY_CODE_STRONG.search(text, min(starts)) if starts else None
+    if found is not None:
+        return found
+    start = first_possible_start(text, text.lower(), _REPLY_CODE_STRONG_STARTS)
+    return _REPLY_CODE_STRONG.search(text, start)
+
+
+def first_possible_start(text: str, lowered: str, words: Iterable[str]) -> int:
+    """
+    Return the first index of *text* where a match of a case-insensitive pattern can start.
+
+    Every match the caller looks for starts with one of *words*, which are
+    lower-case ASCII, and *lowered* is ``text.lower()``. In ASCII text such a
+    match starts only where *lowered* contains the word, so a search can skip
+    what comes before the first one; that is ``len(text)`` when there is
+    none. Other text gives 0, because ``re.IGNORECASE`` also matches some
+    non-ASCII letters to ASCII ones.
+    """
+    if not text.isascii():
+        return 0
+    starts = [index for index in map(lowered.find, words) if index >= 0]
+    return min(starts, default=len(text))
 
 
 def part_text(part: Message) -> str:
