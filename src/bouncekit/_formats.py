@@ -60,7 +60,7 @@ from bouncekit._model import (
     RecipientFields,
 )
 from bouncekit._status import StatusCode, find_status_codes
-from bouncekit._text import find_reply_code, part_text, repair_text
+from bouncekit._text import find_reply_code, first_possible_start, part_text, repair_text
 
 __all__ = ["complete_bounce", "dsn_format_name"]
 
@@ -107,6 +107,14 @@ _ORIGINAL_PATTERNS = (
     r"(?: follows)?\b",
     r"^original message headers:?$",
     r"^[-= ]*message text follows\b",
+)
+# The words that every pattern above without "^" starts with.
+_ORIGINAL_FLOATING_STARTS = (
+    "this is a copy",
+    "below this line",
+    "header",
+    "copy of the",
+    "below is a copy",
 )
 
 
@@ -371,13 +379,15 @@ def _split_original(text: str, extra: Sequence[re.Pattern[str]]) -> tuple[str, s
     """
     found = _first_match(text, extra)
     if found is None:
+        found = _ORIGINAL_MARKERS[0].search(text)
         lowered = text.lower()
         # The markers that may sit anywhere in a line all contain one of these
         # words, and a plain substring test is much cheaper than the patterns.
-        markers = (
-            _ORIGINAL_MARKERS if "copy" in lowered or "header" in lowered else _ORIGINAL_MARKERS[:1]
-        )
-        found = _first_match(text, markers)
+        if "copy" in lowered or "header" in lowered:
+            start = first_possible_start(text, lowered, _ORIGINAL_FLOATING_STARTS)
+            floating = _ORIGINAL_MARKERS[1].search(text, start)
+            if floating is not None and (found is None or floating.start() < found.start()):
+                found = floating
     if found is not None:
         start = text.rfind("\n", 0, found.start()) + 1
         end = text.find("\n", found.end())
