@@ -153,10 +153,12 @@ def command_in_notice(address: str, notice: str) -> str | None:
     address or on one of the three lines after it, before a blank line.
     """
     wanted = address.lower()
-    if not wanted or wanted not in notice.lower():
+    lowered = notice.lower()
+    if not wanted or wanted not in lowered:
         return None
     lines = notice.splitlines()
-    found = [index for index, line in enumerate(lines) if wanted in line.lower()]
+    # Lower-casing adds and removes no line break, so the lines stay aligned.
+    found = [index for index, line in enumerate(lowered.splitlines()) if wanted in line]
     for index in found:
         command = _transcript_command(lines, index)
         if command is not None:

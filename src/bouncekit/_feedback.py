@@ -76,8 +76,10 @@ def _feedback_report(parts: Sequence[Message]) -> tuple[Message, Sequence[Messag
             parser = email.parser.HeaderParser(policy=email.policy.compat32)
             return parser.parsestr(text.lstrip()), parts
     for part in parts:
+        if part.get_content_type() != "message/rfc822":
+            continue
         payload = part.get_payload()
-        if isinstance(payload, list) and payload and part.get_content_type() == "message/rfc822":
+        if isinstance(payload, list) and payload:
             inner = payload[0]
             # Only a report is looked into, not every returned message.
             if isinstance(inner, Message) and inner.get_content_type() == "multipart/report":

@@ -95,7 +95,7 @@ def headers_of(message: Message) -> Headers:
     ``raw_items`` keeps 8-bit bytes as the surrogates ``unfold`` decodes, where
     ``items`` would turn them into replacement characters.
     """
-    return Headers(tuple((name, unfold(str(value))) for name, value in message.raw_items()))
+    return Headers(tuple([(name, unfold(str(value))) for name, value in message.raw_items()]))
 
 
 def returned_headers(part: Message) -> Headers:

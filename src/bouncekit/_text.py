@@ -61,7 +61,8 @@ def unfold(value: str) -> str:
     """Join folded header lines (RFC 5322 section 2.2.3) and strip the ends."""
     if "\n" in value:
         value = (_FOLD if "\r" in value else _FOLD_LF).sub(" ", value)
-    return repair_text(value).strip()
+    # Most values are ASCII, which repair_text returns unchanged.
+    return value.strip() if value.isascii() else repair_text(value).strip()
 
 
 def strip_comments(value: str) -> str:
