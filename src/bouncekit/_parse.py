@@ -165,6 +165,10 @@ def _salvage(message: Message) -> tuple[DeliveryStatus, Headers, str, list[Defec
     library, but the part headers are still there in the text.
     """
     text = _raw_text(message)
+    # On ASCII text the pattern, case aside, needs this substring, and a
+    # substring test is several times faster than the search.
+    if text.isascii() and "delivery-status" not in text.lower():
+        return None
     found = _SALVAGE_DSN.search(text)
     if found is None:
         return None
