@@ -392,9 +392,11 @@ def _notice_lines_about(address: str, notice: str) -> str | None:
     """Return the notice's line about *address*, with its indented continuation, if it has codes."""
     wanted = address.lower()
     lines = notice.splitlines()
-    for index, line in enumerate(lines):
-        if wanted not in line.lower():
+    # Lower-casing adds and removes no line break, so the lines stay aligned.
+    for index, lowered in enumerate(notice.lower().splitlines()):
+        if wanted not in lowered:
             continue
+        line = lines[index]
         block = [line.strip()]
         for following in lines[index + 1 : index + 4]:
             if not following.strip() or following[0] not in " \t":

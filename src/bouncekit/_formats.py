@@ -467,14 +467,28 @@ def _join_wrapped(lines: Iterable[str]) -> str:
     return " ".join(" ".join(lines).split())
 
 
+@functools.lru_cache(maxsize=64)
+def _block_patterns(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(pattern, re.IGNORECASE) for pattern in patterns)
+
+
+def _search_any(patterns: Sequence[re.Pattern[str]], line: str) -> re.Match[str] | None:
+    """Return the match of the first of *patterns* that *line* contains."""
+    for pattern in patterns:
+        found = pattern.search(line)
+        if found is not None:
+            return found
+    return None
+
+
 def _find_block(text: str, fmt: NoticeFormat) -> str:
     lines = text.split("\n")
     start = 0
     first_end = 0
     if fmt.block_start:
-        starts = [re.compile(pattern, re.IGNORECASE) for pattern in fmt.block_start]
+        starts = _block_patterns(fmt.block_start)
         for index, line in enumerate(lines):
-            found = next((m for m in (pattern.search(line) for pattern in starts) if m), None)
+            found = _search_any(starts, line)
             if found is not None:
                 # Keep what follows the marker on its line: "did not reach: a@b".
                 lines[index] = line[found.end() :]
@@ -482,9 +496,9 @@ def _find_block(text: str, fmt: NoticeFormat) -> str:
                 break
     end = len(lines)
     if fmt.block_end:
-        ends = [re.compile(pattern, re.IGNORECASE) for pattern in fmt.block_end]
+        ends = _block_patterns(fmt.block_end)
         for index in range(first_end, len(lines)):
-            if any(pattern.search(lines[index]) for pattern in ends):
+            if _search_any(ends, lines[index]) is not None:
                 end = index
                 break
     return "\n".join(lines[start:end])

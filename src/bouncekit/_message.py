@@ -31,7 +31,6 @@ RETURNED_TYPES = frozenset(
 )
 
 _MSGID = re.compile(r"<([^<>]*)>")
-_WHITESPACE = re.compile(r"\s+")
 
 
 class _ParsedMessage(Message):
@@ -136,7 +135,8 @@ def find_message_ids(value: str | None) -> list[str]:
     text = strip_comments(unfold(value))
     found: dict[str, None] = {}
     for match in _MSGID.finditer(text):
-        inner = match[1] if '"' in match[1] else _WHITESPACE.sub("", match[1])
+        # str.split() splits at the characters that \s matches.
+        inner = match[1] if '"' in match[1] else "".join(match[1].split())
         if inner:
             found.setdefault(f"<{inner}>", None)
     if not found and "<" not in text and ">" not in text:
