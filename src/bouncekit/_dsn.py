@@ -102,7 +102,7 @@ def _groups_of_part(part: Message) -> tuple[list[Group], list[Defect]]:
     for block in blocks:
         if not isinstance(block, Message):
             continue
-        fields = [(name, str(value)) for name, value in block.items()]
+        fields = [(name, _field_value(block, name, value)) for name, value in block.raw_items()]
         if fields:
             groups.append(fields)
         rest = part_text(block) if isinstance(block.get_payload(), str) else ""
@@ -111,6 +111,15 @@ def _groups_of_part(part: Message) -> tuple[list[Group], list[Defect]]:
             groups.extend(more)
             defects.extend(more_defects)
     return groups, defects
+
+
+def _field_value(block: Message, name: str, raw: object) -> str:
+    """Return ``str()`` of what ``block.items()`` gives for the field *name* with value *raw*."""
+    # The policy leaves an ASCII string as it is, so only other values need it.
+    # A message built in code may hold Header objects, which it handles too.
+    if isinstance(raw, str) and raw.isascii():
+        return raw
+    return str(block.policy.header_fetch_parse(name, raw))  # type: ignore[arg-type]
 
 
 def _typed_value(raw: str) -> TypedValue:
@@ -258,20 +267,25 @@ def _resplit(groups: list[Group]) -> list[Group]:
     for group in groups:
         current: Group = []
         seen: set[str] = set()
+        # Whether the current group has a per-message and a per-recipient field.
+        has_message = has_recipient = False
         for name, value in group:
             key = name.lower()
             starts_recipient = key in ("final-recipient", "original-recipient")
             # A per-recipient field after per-message fields only, such as an Action
             # written before Final-Recipient, also starts the recipient group.
-            after_message = bool(seen & _MESSAGE_FIELD_NAMES) and not seen & _PER_RECIPIENT_NAMES
+            after_message = has_message and not has_recipient
             if current and (
                 (starts_recipient and (key in seen or after_message))
                 or (key in _PER_RECIPIENT_NAMES and after_message)
             ):
                 result.append(current)
                 current, seen = [], set()
+                has_message = has_recipient = False
             current.append((name, value))
             seen.add(key)
+            has_message = has_message or key in _MESSAGE_FIELD_NAMES
+            has_recipient = has_recipient or key in _PER_RECIPIENT_NAMES
         if current:
             result.append(current)
     return result
