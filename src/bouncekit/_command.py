@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from bouncekit._text import first_possible_start
+from bouncekit._text import search_at_words
 
 __all__ = ["COMMANDS", "command_in_notice", "find_command"]
 
@@ -114,7 +114,7 @@ def _phrase_command(text: str) -> str | None:
     lowered = text.lower()
     if not any(key in lowered for key in _PHRASE_KEYS):
         return None
-    found = _PHRASES.search(text, first_possible_start(text, lowered, _PHRASE_STARTS))
+    found = search_at_words(_PHRASES, text, lowered, _PHRASE_STARTS)
     if found is None:
         return None
     name = found.lastgroup or ""

@@ -60,7 +60,7 @@ from bouncekit._model import (
     RecipientFields,
 )
 from bouncekit._status import StatusCode, find_status_codes
-from bouncekit._text import find_reply_code, first_possible_start, part_text, repair_text
+from bouncekit._text import find_reply_code, part_text, repair_text, search_at_words
 
 __all__ = ["complete_bounce", "dsn_format_name"]
 
@@ -393,8 +393,9 @@ def _split_original(text: str, extra: Sequence[re.Pattern[str]]) -> tuple[str, s
         # The markers that may sit anywhere in a line all contain one of these
         # words, and a plain substring test is much cheaper than the patterns.
         if "copy" in lowered or "header" in lowered:
-            start = first_possible_start(text, lowered, _ORIGINAL_FLOATING_STARTS)
-            floating = _ORIGINAL_MARKERS[1].search(text, start)
+            floating = search_at_words(
+                _ORIGINAL_MARKERS[1], text, lowered, _ORIGINAL_FLOATING_STARTS
+            )
             if floating is not None and (found is None or floating.start() < found.start()):
                 found = floating
     if found is not None:

@@ -8,10 +8,10 @@ from email.message import Message
 
 __all__ = [
     "find_reply_code",
-    "first_possible_start",
     "normalize_newlines",
     "part_text",
     "repair_text",
+    "search_at_words",
     "strip_comments",
     "unfold",
 ]
@@ -112,25 +112,37 @@ def _find_strong_reply_code(text: str) -> re.Match[str] | None:
     found = _REPLY_CODE_STRONG.match(text)
     if found is not None:
         return found
-    start = first_possible_start(text, text.lower(), _REPLY_CODE_STRONG_STARTS)
-    return _REPLY_CODE_STRONG.search(text, start)
+    return search_at_words(_REPLY_CODE_STRONG, text, text.lower(), _REPLY_CODE_STRONG_STARTS)
 
 
-def first_possible_start(text: str, lowered: str, words: Iterable[str]) -> int:
+def search_at_words(
+    pattern: re.Pattern[str], text: str, lowered: str, words: Iterable[str]
+) -> re.Match[str] | None:
     """
-    Return the first index of *text* where a match of a case-insensitive pattern can start.
+    Return what ``pattern.search(text)`` returns, trying only where a match can start.
 
-    Every match the caller looks for starts with one of *words*, which are
-    lower-case ASCII, and *lowered* is ``text.lower()``. In ASCII text such a
-    match starts only where *lowered* contains the word, so a search can skip
-    what comes before the first one; that is ``len(text)`` when there is
-    none. Other text gives 0, because ``re.IGNORECASE`` also matches some
-    non-ASCII letters to ASCII ones.
+    Every match of *pattern* starts with one of *words*, which are lower-case
+    ASCII, and *lowered* is ``text.lower()``. A case-insensitive pattern that
+    starts with an alternation or ``\\b`` gives the engine nothing to skip
+    ahead to, so it tries every position. In ASCII text such a match starts
+    only where *lowered* contains one of the words, so the pattern is matched
+    at those positions alone, first to last. Other text is searched whole,
+    because ``re.IGNORECASE`` also matches some non-ASCII letters to ASCII ones.
     """
     if not text.isascii():
-        return 0
-    starts = [index for index in map(lowered.find, words) if index >= 0]
-    return min(starts, default=len(text))
+        return pattern.search(text)
+    next_at = {word: lowered.find(word) for word in words}
+    while True:
+        positions = [index for index in next_at.values() if index >= 0]
+        if not positions:
+            return None
+        position = min(positions)
+        found = pattern.match(text, position)
+        if found is not None:
+            return found
+        for word, index in next_at.items():
+            if index == position:
+                next_at[word] = lowered.find(word, position + 1)
 
 
 def part_text(part: Message) -> str:
