@@ -77,8 +77,8 @@ def _matches(fmt: NoticeFormat, notice: _Notice) -> bool:
 
 
 def _contains_any(text: str, markers: tuple[str, ...]) -> bool:
-    # A loop, not any() over a generator: every message is tested against
-    # every format, and the generator cost more than the substring tests.
+    # A plain loop, because every message is tested against every format and
+    # the generator behind any() cost more than the substring tests.
     for marker in markers:  # noqa: SIM110
         if marker in text:
             return True
@@ -369,7 +369,7 @@ def _read_notice(message: Message, headers: Headers) -> _Notice:
 
 def _unquote(text: str) -> str:
     """Remove one level of ``>`` quoting when most lines carry it."""
-    # Most notices are not quoted: counting the quoted lines needs no split.
+    # Most notices are not quoted, and counting the quoted lines needs no split.
     if text.startswith(">") + text.count("\n>") < 3:
         return text
     lines = text.split("\n")

@@ -18,7 +18,8 @@ __all__ = [
 
 _FOLD = re.compile(r"\r?\n[ \t]+")
 # The same for text without CR. A pattern that starts with a fixed character is
-# searched much faster, and parsed messages have LF line endings only.
+# searched much faster, and the messages bouncekit parses itself have LF line
+# endings only.
 _FOLD_LF = re.compile(r"\n[ \t]+")
 _SURROGATE = re.compile(r"[\udc80-\udcff]")
 
