@@ -315,9 +315,10 @@ def _text_parts(message: Message) -> list[Message]:
         content_type = part.get_content_type()
         if content_type in RETURNED_TYPES or content_type == ARF_TYPE:
             continue
-        payload = part.get_payload()
-        if isinstance(payload, list):
-            stack[0:0] = [sub for sub in payload if isinstance(sub, Message)]
+        # is_multipart() tells whether the payload is a list without reading it,
+        # and reading a leaf part's payload checks the whole body.
+        if part.is_multipart():
+            stack[0:0] = [sub for sub in part.get_payload() if isinstance(sub, Message)]
         elif part.get_content_maintype() == "text" and not _is_attachment(part):
             found.append(part)
         elif part.is_multipart() or part.get_content_maintype() == "multipart":
@@ -704,9 +705,10 @@ def _disguised_originals(message: Message, parts: Sequence[Message]) -> list[Hea
     for part in parts:
         if part is message:
             continue
-        content_type = part.get_content_type()
-        payload = part.get_payload()
-        if content_type == "message/partial" and isinstance(payload, list) and payload:
+        # Only a message/partial part's payload is read: reading a leaf part's
+        # payload checks the whole body for undecodable bytes.
+        payload = part.get_payload() if part.get_content_type() == "message/partial" else None
+        if isinstance(payload, list) and payload:
             inner = payload[0]
             if isinstance(inner, Message):
                 found.append(headers_of(inner))

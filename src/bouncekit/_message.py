@@ -80,9 +80,10 @@ def iter_parts(message: Message) -> Iterator[Message]:
     content_type = message.get_content_type()
     if content_type in DSN_TYPES or content_type in RETURNED_TYPES:
         return
-    payload = message.get_payload()
-    if isinstance(payload, list):
-        for part in payload:
+    # is_multipart() tells whether the payload is a list without reading it,
+    # and reading a leaf part's payload checks the whole body.
+    if message.is_multipart():
+        for part in message.get_payload():
             if isinstance(part, Message):
                 yield from iter_parts(part)
 
