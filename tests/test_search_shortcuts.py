@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import string
+import sys
 
 import pytest
 
@@ -22,15 +24,18 @@ from bouncekit._status import _STATUS_IN_TEXT, find_status_codes
 from bouncekit._text import (
     _REPLY_CODE_STRONG,
     _find_strong_reply_code,
+    ascii_folded,
     find_reply_code,
     search_at_words,
     unfold,
 )
 
-# Letters that re.IGNORECASE matches to the ASCII "s" and "k", though
-# str.lower() leaves them as they are or maps them elsewhere.
+# Letters that re.IGNORECASE matches to ASCII ones, though str.lower() maps
+# some of them elsewhere.
 LONG_S = "\u017f"
 KELVIN = "\u212a"
+DOTLESS_I = "\u0131"
+DOTTED_I = "\u0130"
 
 # Texts where a pattern's opening word occurs before the match, inside another
 # word, in upper case, not at all, or next to such letters.
@@ -51,6 +56,8 @@ SAMPLES = [
     "smtp: DATA host example.net said 554 spam",
     f"{LONG_S}mtp:RCPT host example.net said 554 spam",
     f"did not li{KELVIN}e our RCPT TO: 550 unknown",
+    f"fa{DOTLESS_I}led after I sent the message",
+    f"{DOTTED_I}n reply to end of DATA command",
     "in reply to nothing; (in reply to end of DATA command)",
     "did not like our MAIL FROM: 553 sender rejected",
     "The header line. Headers of the original message follow.",
@@ -182,3 +189,31 @@ def test_command_in_notice_lines_after_expanding_letter() -> None:
     # "İ" lower-cases to two characters, and the line numbers must still match.
     notice = "İİİ\n>>> RCPT To:<pat@example.net>\n<<< 550 pat@example.net unknown"
     assert command_in_notice("pat@example.net", notice) == "RCPT"
+
+
+def test_ignorecase_ascii_lookalikes() -> None:
+    # ascii_folded relies on re.IGNORECASE matching these letters, and no
+    # other non-ASCII ones, to ASCII letters.
+    every_character = "".join(map(chr, range(sys.maxunicode + 1)))
+    lookalikes = {
+        character
+        for letter in string.ascii_lowercase
+        for character in re.findall(letter, every_character, re.IGNORECASE)
+        if not character.isascii()
+    }
+    assert lookalikes == {DOTTED_I, DOTLESS_I, LONG_S, KELVIN}
+
+
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [
+        ("Said: 550", "said: 550"),
+        (f"{LONG_S}aid: 550", "said: 550"),
+        (f"fa{DOTLESS_I}led", "failed"),
+        (f"li{KELVIN}e", "like"),
+        (f"{DOTTED_I}n reply", None),
+        ("r\u00e9ponse", "r\u00e9ponse"),
+    ],
+)
+def test_ascii_folded(text: str, folded: str | None) -> None:
+    assert ascii_folded(text, text.lower()) == folded

@@ -60,7 +60,13 @@ from bouncekit._model import (
     RecipientFields,
 )
 from bouncekit._status import StatusCode, find_status_codes
-from bouncekit._text import find_reply_code, part_text, repair_text, search_at_words
+from bouncekit._text import (
+    ascii_folded,
+    find_reply_code,
+    part_text,
+    repair_text,
+    search_at_words,
+)
 
 __all__ = ["complete_bounce", "dsn_format_name"]
 
@@ -204,10 +210,10 @@ class _Phrases:
 
     A pattern that starts with ``\\b`` and an alternation of words gives the
     regular expression engine nothing to skip ahead to, so it was among the
-    slowest searches over a notice. On ASCII text, ``re.IGNORECASE`` matches
-    a lower-case ASCII phrase only where the lower-cased text contains it. So
-    the phrases are first looked for as substrings of the lower-cased text,
-    and the pattern runs only when one is there or the text is not ASCII.
+    slowest searches over a notice. ``re.IGNORECASE`` matches a lower-case
+    ASCII phrase only where the :func:`ascii_folded` text contains it. So the
+    phrases are first looked for as substrings of that text, and the pattern
+    runs only when one is there or the text has no folded form.
     """
 
     phrases: tuple[str, ...] = attrs.field()
@@ -227,7 +233,8 @@ class _Phrases:
 
     def found_in(self, text: str, lowered: str) -> bool:
         """Return whether *text*, lower-cased as *lowered*, contains a phrase."""
-        if text.isascii() and not any(phrase in lowered for phrase in self.phrases):
+        folded = ascii_folded(text, lowered)
+        if folded is not None and not any(phrase in folded for phrase in self.phrases):
             return False
         return self.pattern.search(text) is not None
 

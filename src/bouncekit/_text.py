@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from email.message import Message
 
 __all__ = [
+    "ascii_folded",
     "find_reply_code",
     "normalize_newlines",
     "part_text",
@@ -116,6 +117,31 @@ def _find_strong_reply_code(text: str) -> re.Match[str] | None:
     return search_at_words(_REPLY_CODE_STRONG, text, text.lower(), _REPLY_CODE_STRONG_STARTS)
 
 
+# The letters other than A to Z that re.IGNORECASE matches to an ASCII letter
+# are these two, the dotted capital I (U+0130) and the Kelvin sign (U+212A),
+# as the re documentation of Python 3.11 says. str.lower() maps the Kelvin sign
+# to "k" and the dotted capital I to two characters, and keeps these two.
+_ASCII_LOOKALIKES = str.maketrans({"\u0131": "i", "\u017f": "s"})
+
+
+def ascii_folded(text: str, lowered: str) -> str | None:
+    """
+    Return the text to look for lower-case ASCII words in, index for index with *text*.
+
+    *lowered* is ``text.lower()``. A word that ``re.IGNORECASE`` matches at an
+    index of *text* is at the same index of the result. ``None`` means no such
+    text: lower-casing changed the length, as for the dotted capital I.
+    """
+    if text.isascii():
+        return lowered
+    if len(lowered) != len(text):
+        return None
+    # str.translate() looks up every character, so it runs only when needed.
+    if "\u0131" in lowered or "\u017f" in lowered:
+        return lowered.translate(_ASCII_LOOKALIKES)
+    return lowered
+
+
 def search_at_words(
     pattern: re.Pattern[str], text: str, lowered: str, words: Iterable[str]
 ) -> re.Match[str] | None:
@@ -125,14 +151,15 @@ def search_at_words(
     Every match of *pattern* starts with one of *words*, which are lower-case
     ASCII, and *lowered* is ``text.lower()``. A case-insensitive pattern that
     starts with an alternation or ``\\b`` gives the engine nothing to skip
-    ahead to, so it tries every position. In ASCII text such a match starts
-    only where *lowered* contains one of the words, so the pattern is matched
-    at those positions alone, first to last. Other text is searched whole,
-    because ``re.IGNORECASE`` also matches some non-ASCII letters to ASCII ones.
+    ahead to, so it tries every position. Such a match starts only where
+    :func:`ascii_folded` text contains one of the words, so the pattern is
+    matched at those positions alone, first to last. Text that has no folded
+    form is searched whole.
     """
-    if not text.isascii():
+    folded = ascii_folded(text, lowered)
+    if folded is None:
         return pattern.search(text)
-    next_at = {word: lowered.find(word) for word in words}
+    next_at = {word: folded.find(word) for word in words}
     while True:
         positions = [index for index in next_at.values() if index >= 0]
         if not positions:
@@ -143,7 +170,7 @@ def search_at_words(
             return found
         for word, index in next_at.items():
             if index == position:
-                next_at[word] = lowered.find(word, position + 1)
+                next_at[word] = folded.find(word, position + 1)
 
 
 def part_text(part: Message) -> str:
