@@ -24,7 +24,7 @@ from bouncekit._message import (
     returned_headers,
 )
 from bouncekit._model import Bounce, BounceKind, Defect, DeliveryStatus, Headers
-from bouncekit._text import part_text
+from bouncekit._text import ascii_folded, part_text
 
 __all__ = ["parse"]
 
@@ -165,9 +165,10 @@ def _salvage(message: Message) -> tuple[DeliveryStatus, Headers, str, list[Defec
     library, but the part headers are still there in the text.
     """
     text = _raw_text(message)
-    # On ASCII text the pattern, case aside, needs this substring, and a
-    # substring test is several times faster than the search.
-    if text.isascii() and "delivery-status" not in text.lower():
+    # A match contains this word in the folded text, and a substring test is
+    # several times faster than the search.
+    folded = ascii_folded(text, text.lower())
+    if folded is not None and "delivery-status" not in folded:
         return None
     found = _SALVAGE_DSN.search(text)
     if found is None:
