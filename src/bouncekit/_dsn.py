@@ -105,7 +105,9 @@ def _groups_of_part(part: Message) -> tuple[list[Group], list[Defect]]:
         fields = [(name, _field_value(block, name, value)) for name, value in block.raw_items()]
         if fields:
             groups.append(fields)
-        rest = part_text(block) if isinstance(block.get_payload(), str) else ""
+        body = block.get_payload()
+        # An empty body decodes to nothing, whatever its encoding and charset.
+        rest = part_text(block) if isinstance(body, str) and body else ""
         if rest.strip():
             more, more_defects = split_groups(rest)
             groups.extend(more)
