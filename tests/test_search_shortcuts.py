@@ -19,6 +19,7 @@ from bouncekit._formats import (
     _join_wrapped,
     _line_pattern,
     _Phrases,
+    _search_original_line,
 )
 from bouncekit._status import _STATUS_IN_TEXT, find_status_codes
 from bouncekit._text import (
@@ -217,3 +218,21 @@ def test_ignorecase_ascii_lookalikes() -> None:
 )
 def test_ascii_folded(text: str, folded: str | None) -> None:
     assert ascii_folded(text, text.lower()) == folded
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "----- Original message -----",
+        "Sorry.\n\n   ---- Original message ----   \nSubject: hi",
+        "Original message follows\nnot at a line start: original message follows",
+        "text\n\tReturned mail follows:\n",
+        "The text of your message follows\nX",
+        "original message headers\noriginal message headers:",
+        "no marker\nat all\n",
+    ],
+)
+def test_search_original_line_same_match(text: str) -> None:
+    expected = _ORIGINAL_MARKERS[0].search(text)
+    assert _span_and_groups(_search_original_line(text)) == _span_and_groups(expected)

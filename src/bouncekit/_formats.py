@@ -153,14 +153,30 @@ def _line_pattern(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
     floating = []
     for pattern in patterns:
         if pattern.startswith("^"):
-            pattern = r"^[ \t]*+" + pattern[1:]
-            if pattern.endswith("$"):
-                pattern = pattern[:-1] + r"[ \t]*+$"
-            anchored.append(f"(?:{pattern})")
+            anchored.append(rf"(?:^[ \t]*+{_line_body(pattern)})")
         else:
             floating.append(f"(?:{pattern})")
     flags = re.IGNORECASE | re.MULTILINE
     return tuple(re.compile("|".join(group), flags) for group in (anchored, floating) if group)
+
+
+def _line_body(pattern: str) -> str:
+    """Return anchored *pattern* without its ``^``, with blanks allowed before its ``$``."""
+    body = pattern[1:]
+    return body[:-1] + r"[ \t]*+$" if body.endswith("$") else body
+
+
+def _newline_led(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """
+    Compile the anchored *patterns* as ``_line_pattern`` does, with a newline for ``^``.
+
+    A pattern that starts with a fixed character is scanned for much faster
+    than one that starts with ``^``, which the engine tries at every
+    position. Searched in ``"\\n" + text``, this pattern matches at index *i*
+    exactly where the ``_line_pattern`` one matches *text* at index *i*.
+    """
+    bodies = "|".join(f"(?:{_line_body(pattern)})" for pattern in patterns if pattern[:1] == "^")
+    return re.compile(rf"\n[ \t]*+(?:{bodies})", re.IGNORECASE | re.MULTILINE)
 
 
 def _first_match(text: str, patterns: Sequence[re.Pattern[str]]) -> re.Match[str] | None:
@@ -169,6 +185,14 @@ def _first_match(text: str, patterns: Sequence[re.Pattern[str]]) -> re.Match[str
 
 
 _ORIGINAL_MARKERS = _line_pattern(_ORIGINAL_PATTERNS)
+_ORIGINAL_LINE_MARKERS = _newline_led(_ORIGINAL_PATTERNS)
+
+
+def _search_original_line(text: str) -> re.Match[str] | None:
+    """Return what ``_ORIGINAL_MARKERS[0].search(text)`` returns, found faster."""
+    line = _ORIGINAL_LINE_MARKERS.search("\n" + text)
+    return None if line is None else _ORIGINAL_MARKERS[0].match(text, line.start())
+
 
 # A header field line of a quoted message.
 _HEADER_LINE = re.compile(r"^[!-9;-~]+:")
@@ -396,7 +420,7 @@ def _split_original(text: str, extra: Sequence[re.Pattern[str]]) -> tuple[str, s
     """
     found = _first_match(text, extra)
     if found is None:
-        found = _ORIGINAL_MARKERS[0].search(text)
+        found = _search_original_line(text)
         lowered = text.lower()
         # The markers that may sit anywhere in a line all contain one of these
         # words, and a plain substring test is much cheaper than the patterns.
