@@ -192,3 +192,93 @@ def test_mbox_identical_copies_get_own_ids(tmp_path: Path) -> None:
     uids = [info.uid for info in MboxMailbox(path).list_messages()]
     assert len(set(uids)) == 3
     assert uids[1] == f"{uids[0]}.2"
+
+
+def test_maildir_name_too_long(tmp_path: Path) -> None:
+    path = tmp_path / ("x" * 300)
+    with pytest.raises(MailboxError) as caught:
+        MaildirMailbox(path)
+    assert str(caught.value) == (
+        f"cannot open Maildir {str(path)!r}: cannot read {str(path / 'cur')!r}: File name too long"
+    )
+
+
+def test_maildir_unreadable_new(tmp_path: Path) -> None:
+    maildir = make_maildir(tmp_path / "bounces", 3)
+    box = MaildirMailbox(maildir)
+    # Any failure to read the folder (no permission, or no folder any more) is reported alike.
+    (maildir / "new").rename(tmp_path / "moved")
+    (maildir / "new").write_bytes(b"")
+    with pytest.raises(MailboxError) as caught:
+        box.list_messages()
+    assert str(caught.value) == (
+        f"cannot read folder {str(maildir / 'new')!r} of Maildir {str(maildir)!r}: Not a directory"
+    )
+    with pytest.raises(MailboxError, match="cannot read folder"):
+        next(box.iter_messages())
+
+
+def test_maildir_folder_replaces_message(tmp_path: Path) -> None:
+    maildir = make_maildir(tmp_path / "bounces", 2)
+    box = MaildirMailbox(maildir)
+    items = box.iter_messages()
+    first = next(items)
+    # Another program puts a folder where the second message was.
+    (maildir / "cur" / "1700000000.M2.host:2,S").unlink()
+    (maildir / "cur" / "1700000000.M2.host:2,S").mkdir()
+    second = next(items)
+    expected = (
+        "cannot read message '1700000000.M2.host' from "
+        f"{str(maildir / 'cur' / '1700000000.M2.host:2,S')!r}: Is a directory"
+    )
+    assert first.data == make_bounce(1)
+    assert second.data is None
+    assert second.error == expected
+    with pytest.raises(MailboxError) as caught:
+        box.fetch("1700000000.M2.host")
+    assert str(caught.value) == expected
+
+
+def test_mbox_name_too_long(tmp_path: Path) -> None:
+    path = tmp_path / ("x" * 300)
+    with pytest.raises(MailboxError) as caught:
+        MboxMailbox(path)
+    assert str(caught.value) == f"cannot open mbox {str(path)!r}: File name too long"
+
+
+def test_mbox_folder_rejected(tmp_path: Path) -> None:
+    with pytest.raises(MailboxError) as caught:
+        MboxMailbox(tmp_path)
+    assert str(caught.value) == (
+        f"{str(tmp_path)!r} is a folder, not an mbox file; open a Maildir with MaildirMailbox"
+    )
+
+
+def test_mbox_commit_file_gone(tmp_path: Path) -> None:
+    path = make_mbox(tmp_path / "bounces.mbox", 3)
+    box = MboxMailbox(path)
+    uid = box.list_messages()[0].uid
+    box.mark_deleted(uid)
+    path.unlink()
+    with pytest.raises(MailboxError) as caught:
+        box.commit()
+    assert str(caught.value) == (
+        f"mbox {str(path)!r}: deleting 1 message(s) failed, nothing was deleted: "
+        "the file no longer exists"
+    )
+    assert box.marked == frozenset({uid})
+
+
+def test_mbox_commit_folder_in_place(tmp_path: Path) -> None:
+    path = make_mbox(tmp_path / "bounces.mbox", 3)
+    box = MboxMailbox(path)
+    uid = box.list_messages()[0].uid
+    box.mark_deleted(uid)
+    path.rename(tmp_path / "moved.mbox")
+    path.mkdir()
+    with pytest.raises(MailboxError) as caught:
+        box.commit()
+    assert str(caught.value) == (
+        f"mbox {str(path)!r}: deleting 1 message(s) failed, nothing was deleted: Is a directory"
+    )
+    assert len(MboxMailbox(tmp_path / "moved.mbox").list_messages()) == 3

@@ -19,12 +19,15 @@ Every mailbox follows one contract, :class:`Mailbox`:
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import glob
 import hashlib
 import logging
 import mailbox as stdlib_mailbox
 import os
 import ssl
+import stat
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -60,6 +63,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 AuthMethod = Literal["user", "plain", "xoauth2", "apop"]
+# stat() errors that mean "no file here", as pathlib's is_file() treats them.
+_NOT_A_FILE = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ELOOP})
 # Errors after which a POP3 session cannot go on.
 _FATAL = (Pop3ConnectionError, Pop3TimeoutError, RemoteProtocolError)
 
@@ -148,6 +153,15 @@ class Mailbox(Protocol):
         ...
 
 
+def _reason(exc: BaseException) -> str:
+    """Return why a file operation failed, in the operating system's words and without the path."""
+    if isinstance(exc, stdlib_mailbox.NoSuchMailboxError):
+        return "the file no longer exists"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc)
+
+
 def _header_block(data: bytes) -> bytes:
     for separator in (b"\r\n\r\n", b"\n\n"):
         end = data.find(separator)
@@ -189,12 +203,15 @@ class _Marks:
         _report_lost(self._where, lost, exc)
         return lost
 
+    def _missing(self, uid: str) -> MailboxError:
+        return MailboxError(
+            f"no message with unique-id {uid!r} in {self._where}: it was deleted, "
+            "or the id did not come from list_messages()"
+        )
+
     def _check_known(self, uid: str, known: Iterable[str]) -> None:
         if uid not in known:
-            msg = (
-                f"no message with unique-id {uid!r} in {self._where}; take ids from list_messages()"
-            )
-            raise MailboxError(msg)
+            raise self._missing(uid)
 
 
 class _FileMailbox(_Marks):
@@ -233,11 +250,10 @@ class _FileMailbox(_Marks):
                 continue
             try:
                 data = self.fetch(info.uid, headers_only=headers_only)
-            except (OSError, KeyError, stdlib_mailbox.Error, MailboxError) as exc:
-                logger.warning("cannot read message %r of %s: %s", info.uid, self._where, exc)
-                yield MailboxMessage(
-                    info.uid, info.size, error=f"cannot read message {info.uid!r}: {exc}"
-                )
+            except MailboxError as exc:
+                # The error names the message and the reason.
+                logger.warning("%s", exc)
+                yield MailboxMessage(info.uid, info.size, error=str(exc))
                 continue
             yield MailboxMessage(info.uid, info.size, data)
 
@@ -295,38 +311,77 @@ class MaildirMailbox(_FileMailbox):
 
     The unique-id is the file name up to the ``:`` that starts the Maildir
     flags, so it stays the same when another program marks a message seen.
+
+    Raises:
+        MailboxError: *path* is not a Maildir, or one of its folders cannot be
+            read (the message names the folder and the operating system's
+            reason). Listing raises it too when ``new`` or ``cur`` cannot be
+            read, and :meth:`fetch` when the message file cannot be read.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         super().__init__()
         self.path = Path(path)
         self._where = f"Maildir {str(self.path)!r}"
-        if not all((self.path / sub).is_dir() for sub in ("cur", "new", "tmp")):
-            msg = f"{str(self.path)!r} is not a Maildir: it needs cur, new and tmp folders"
-            raise MailboxError(msg)
+        for sub in ("cur", "new", "tmp"):
+            folder = self.path / sub
+            try:
+                is_folder = stat.S_ISDIR(folder.stat().st_mode)
+            except (FileNotFoundError, NotADirectoryError):
+                is_folder = False
+            except OSError as exc:
+                msg = f"cannot open {self._where}: cannot read {str(folder)!r}: {_reason(exc)}"
+                raise MailboxError(msg) from exc
+            if not is_folder:
+                msg = f"{str(self.path)!r} is not a Maildir: it needs cur, new and tmp folders"
+                raise MailboxError(msg)
 
-    def _files(self) -> dict[str, Path]:
-        files: dict[str, Path] = {}
+    def _entries(self) -> Iterator[tuple[str, Path]]:
+        """Yield the unique-id and path of each entry of ``new`` and then ``cur``, in name order."""
         for sub in ("new", "cur"):
-            for entry in sorted((self.path / sub).iterdir()):
-                if entry.is_file() and not entry.name.startswith("."):
-                    files.setdefault(entry.name.split(":", 1)[0], entry)
+            folder = self.path / sub
+            try:
+                names = sorted(os.listdir(folder))
+            except OSError as exc:
+                msg = f"cannot read folder {str(folder)!r} of {self._where}: {_reason(exc)}"
+                raise MailboxError(msg) from exc
+            for name in names:
+                if not name.startswith("."):
+                    yield name.split(":", 1)[0], folder / name
+
+    def _files(self) -> dict[str, tuple[Path, int]]:
+        """Return the unique-id of each message file, with its path and size in octets."""
+        files: dict[str, tuple[Path, int]] = {}
+        for uid, path in self._entries():
+            if uid in files:
+                continue
+            try:
+                status = path.stat()
+            except OSError as exc:
+                if exc.errno in _NOT_A_FILE:
+                    # Removed by another program meanwhile, or a broken symbolic link.
+                    continue
+                msg = f"cannot read {str(path)!r} of {self._where}: {_reason(exc)}"
+                raise MailboxError(msg) from exc
+            if stat.S_ISREG(status.st_mode):
+                files[uid] = (path, status.st_size)
         return files
 
     def list_messages(self) -> list[MessageInfo]:
         """Return the messages, ``new`` first, each folder in name order."""
-        infos = []
-        for uid, path in self._files().items():
-            try:
-                infos.append(MessageInfo(uid, path.stat().st_size))
-            except FileNotFoundError:
-                continue  # delivered and removed by another program meanwhile
-        return infos
+        return [MessageInfo(uid, size) for uid, (_, size) in self._files().items()]
 
     def _read(self, uid: str) -> bytes:
-        files = self._files()
-        self._check_known(uid, files)
-        return files[uid].read_bytes()
+        # Take the first entry with this unique-id, as the listing does. A folder
+        # put in place of the file after the listing then fails with its reason.
+        path = next((path for entry_uid, path in self._entries() if entry_uid == uid), None)
+        if path is None:
+            raise self._missing(uid)
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            msg = f"cannot read message {uid!r} from {str(path)!r}: {_reason(exc)}"
+            raise MailboxError(msg) from exc
 
     def _delete(self, uids: frozenset[str]) -> CommitResult:
         files = self._files()
@@ -337,7 +392,7 @@ class MaildirMailbox(_FileMailbox):
                 logger.warning("%s: %s", self._where, failed[uid])
                 continue
             try:
-                files[uid].unlink()
+                files[uid][0].unlink()
             except OSError as exc:
                 failed[uid] = f"cannot delete {uid!r}: {exc.strerror or exc}"
                 logger.warning("%s: %s", self._where, failed[uid])
@@ -354,46 +409,99 @@ class MboxMailbox(_FileMailbox):
     the same when other messages are deleted or added: a message's position
     (the ``path#N`` of ``bouncekit scan``) changes then, and would name another
     message. Identical copies of one message get ``.2``, ``.3`` ... in file order.
+
+    Raises:
+        MailboxError: *path* is not a regular file or cannot be opened, with the
+            operating system's reason. Listing and :meth:`fetch` raise it when
+            the file cannot be read, and :meth:`commit` when the file cannot be
+            rewritten. A failed commit deletes nothing and keeps the marks.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         super().__init__()
         self.path = Path(path)
         self._where = f"mbox {str(self.path)!r}"
-        if not self.path.is_file():
+        try:
+            mode = self.path.stat().st_mode
+        except (FileNotFoundError, NotADirectoryError) as exc:
             msg = f"no mbox file at {str(self.path)!r}"
+            raise MailboxError(msg) from exc
+        except OSError as exc:
+            msg = f"cannot open {self._where}: {_reason(exc)}"
+            raise MailboxError(msg) from exc
+        if stat.S_ISDIR(mode):
+            msg = (
+                f"{str(self.path)!r} is a folder, not an mbox file; "
+                "open a Maildir with MaildirMailbox"
+            )
             raise MailboxError(msg)
-        self._box = stdlib_mailbox.mbox(self.path, create=False)
+        if not stat.S_ISREG(mode):
+            msg = f"{str(self.path)!r} is not an mbox file: it is not a regular file"
+            raise MailboxError(msg)
+        # None after a commit: the file is opened again at the next read.
+        self._box: stdlib_mailbox.mbox | None = self._open()
 
-    def _keys(self, box: stdlib_mailbox.mbox | None = None) -> dict[str, str]:
-        """Return the unique-id of each message of *box* (by default this mailbox's) and its key."""
-        box = self._box if box is None else box
-        keys: dict[str, str] = {}
-        for key in box.iterkeys():
-            digest = hashlib.sha256(box.get_bytes(key)).hexdigest()[:20]
-            uid = digest
-            copy = 1
-            while uid in keys:
-                copy += 1
-                uid = f"{digest}.{copy}"
-            keys[uid] = key
+    def _open(self) -> stdlib_mailbox.mbox:
+        try:
+            return stdlib_mailbox.mbox(self.path, create=False)
+        except (OSError, stdlib_mailbox.Error) as exc:
+            msg = f"cannot open {self._where}: {_reason(exc)}"
+            raise MailboxError(msg) from exc
+
+    def _reader(self) -> stdlib_mailbox.mbox:
+        if self._box is None:
+            self._box = self._open()
+        return self._box
+
+    def _keys(self, box: stdlib_mailbox.mbox | None = None) -> dict[str, tuple[str, int]]:
+        """
+        Return the unique-id of each message of *box* (by default this mailbox's).
+
+        Each unique-id maps to the message's key in *box* and its size in octets.
+        """
+        box = self._reader() if box is None else box
+        keys: dict[str, tuple[str, int]] = {}
+        try:
+            for key in box.iterkeys():
+                data = box.get_bytes(key)
+                digest = hashlib.sha256(data).hexdigest()[:20]
+                uid = digest
+                copy = 1
+                while uid in keys:
+                    copy += 1
+                    uid = f"{digest}.{copy}"
+                keys[uid] = (key, len(data))
+        except OSError as exc:
+            msg = f"cannot read {self._where}: {_reason(exc)}"
+            raise MailboxError(msg) from exc
         return keys
 
     def list_messages(self) -> list[MessageInfo]:
         """Return the messages in file order."""
-        return [
-            MessageInfo(uid, len(self._box.get_bytes(key))) for uid, key in self._keys().items()
-        ]
+        return [MessageInfo(uid, size) for uid, (_, size) in self._keys().items()]
 
     def _read(self, uid: str) -> bytes:
         keys = self._keys()
         self._check_known(uid, keys)
-        return self._box.get_bytes(keys[uid])
+        try:
+            return self._reader().get_bytes(keys[uid][0])
+        except OSError as exc:
+            msg = f"cannot read message {uid!r} from {self._where}: {_reason(exc)}"
+            raise MailboxError(msg) from exc
+
+    def _delete_failed(self, uids: frozenset[str], exc: BaseException) -> MailboxError:
+        return MailboxError(
+            f"{self._where}: deleting {len(uids)} message(s) failed, nothing was deleted: "
+            f"{_reason(exc)}"
+        )
 
     def _delete(self, uids: frozenset[str]) -> CommitResult:
         # A separate object does the deletion, so a failure leaves no removal
         # pending in the one used for reading, which close() would otherwise write.
-        box = stdlib_mailbox.mbox(self.path, create=False)
+        try:
+            box = stdlib_mailbox.mbox(self.path, create=False)
+        except (OSError, stdlib_mailbox.Error) as exc:
+            raise self._delete_failed(uids, exc) from exc
         try:
             box.lock()
             keys = self._keys(box)
@@ -401,29 +509,35 @@ class MboxMailbox(_FileMailbox):
                 uid: f"no message {uid!r} in {self._where} any more" for uid in uids - keys.keys()
             }
             for uid in uids - failed.keys():
-                box.remove(keys[uid])
+                box.remove(keys[uid][0])
             # flush() writes the kept messages to a new file and renames it over
             # the old one, so a failure before the rename changes nothing on disk.
             box.flush()
-        except (OSError, stdlib_mailbox.Error) as exc:
+        except (OSError, stdlib_mailbox.Error, MailboxError) as exc:
             _remove_partial_copies(self.path)
             # Drop the pending removals, so closing this object writes nothing.
             # The standard library has no public way to discard them.
             setattr(box, "_pending", False)  # noqa: B010
-            msg = (
-                f"{self._where}: deleting {len(uids)} message(s) failed, nothing was deleted: {exc}"
-            )
-            raise MailboxError(msg) from exc
+            raise self._delete_failed(uids, exc) from exc
         finally:
             _release(box, self.path)
-        self._box.close()
-        self._box = stdlib_mailbox.mbox(self.path, create=False)
+        # The messages are deleted now. The reading object still shows the old
+        # file, and the next read opens the new one, so that a failure to open
+        # it is reported then and does not hide this result.
+        self._close_reader()
         return CommitResult(uids - failed.keys(), failed)
+
+    def _close_reader(self) -> None:
+        box, self._box = self._box, None
+        if box is not None:
+            # Nothing is pending in the reading object, so closing it writes nothing.
+            with contextlib.suppress(OSError):
+                box.close()
 
     def close(self) -> frozenset[str]:
         """Discard the marks without deleting anything, close the file, and return the marks."""
         lost = super().close()
-        self._box.close()
+        self._close_reader()
         return lost
 
 
@@ -435,8 +549,10 @@ def _remove_partial_copies(path: Path) -> None:
     ``<name>.<seconds>.<host>.<pid>``; a copy left behind would block the next
     commit in the same second.
     """
-    for copy in path.parent.glob(f"{glob.escape(path.name)}.*.{os.getpid()}"):
-        copy.unlink(missing_ok=True)
+    # A copy that cannot be removed stays, because the caller reports the first failure.
+    with contextlib.suppress(OSError):
+        for copy in path.parent.glob(f"{glob.escape(path.name)}.*.{os.getpid()}"):
+            copy.unlink(missing_ok=True)
 
 
 def _release(box: stdlib_mailbox.mbox, path: Path) -> None:
