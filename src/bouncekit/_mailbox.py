@@ -31,12 +31,18 @@ import stat
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, get_args, runtime_checkable
 
 import attrs
 
 from bouncekit._pop3 import DEFAULT_MAX_MESSAGE_SIZE
-from bouncekit._pop3_client import AsyncPop3Client, Pop3Client, Security
+from bouncekit._pop3_client import (
+    AsyncPop3Client,
+    Pop3Client,
+    Security,
+    check_choice,
+    check_security,
+)
 from bouncekit.exceptions import (
     CommitUncertainError,
     MailboxError,
@@ -577,6 +583,11 @@ def _pop3_listing(
     return {uid: (number, sizes.get(number, 0)) for number, uid in uids.items()}
 
 
+def _check_login_choices(auth: object, security: object) -> None:
+    check_choice("auth", auth, get_args(AuthMethod))
+    check_security(security)
+
+
 class _Pop3Base(_Marks):
     def __init__(self, client: Pop3Client | AsyncPop3Client, user: str) -> None:
         super().__init__()
@@ -725,7 +736,12 @@ class Pop3Mailbox(_Pop3Base):
                 ``"xoauth2"`` (AUTH XOAUTH2) or ``"apop"``.
 
         The other arguments are those of :meth:`Pop3Client.connect`.
+
+        Raises:
+            ValueError: *auth* or *security* is not one of the values named
+                here and in :meth:`Pop3Client.connect`; no connection was made.
         """
+        _check_login_choices(auth, security)
         client = Pop3Client.connect(
             host,
             port,
@@ -863,6 +879,7 @@ class AsyncPop3Mailbox(_Pop3Base):
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
     ) -> AsyncPop3Mailbox:
         """Connect, log in and return the mailbox, as :meth:`Pop3Mailbox.open` does."""
+        _check_login_choices(auth, security)
         client = await AsyncPop3Client.connect(
             host,
             port,

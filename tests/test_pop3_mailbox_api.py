@@ -1,0 +1,96 @@
+"""How the POP3 mailbox and clients treat their caller: argument checks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from bouncekit.mailbox import AsyncPop3Mailbox, Pop3Mailbox
+from bouncekit.pop3 import AsyncPop3Client, Pop3Client
+from fake_pop3 import Answer, FakePop3Server, multi_line, ok
+
+CAPA = multi_line("", b"TOP\r\nUIDL\r\nUSER\r\nPIPELINING\r\n")
+AUTH_CHOICES = "use one of 'user', 'plain', 'xoauth2', 'apop'"
+SECURITY_CHOICES = "use one of 'tls', 'starttls', 'plain'"
+
+
+def mailbox_script() -> Mapping[str, Answer | bytes]:
+    """Return the responses of a two-message mailbox."""
+    return {
+        "CAPA": CAPA,
+        "USER": ok(),
+        "PASS": ok(),
+        "UIDL": multi_line("", b"1 uid-a\r\n2 uid-b\r\n"),
+        "LIST": multi_line("", b"1 60\r\n2 60\r\n"),
+        "DELE": ok(),
+        "QUIT": ok("bye"),
+    }
+
+
+BAD_CHOICES = [
+    pytest.param({"auth": "oauth"}, f"invalid auth 'oauth': {AUTH_CHOICES}", id="auth=oauth"),
+    pytest.param({"auth": "USER"}, f"invalid auth 'USER': {AUTH_CHOICES}", id="auth=USER"),
+    pytest.param({"auth": None}, f"invalid auth None: {AUTH_CHOICES}", id="auth=None"),
+    pytest.param(
+        {"security": "ssl"}, f"invalid security 'ssl': {SECURITY_CHOICES}", id="security=ssl"
+    ),
+    pytest.param(
+        {"security": "TLS"}, f"invalid security 'TLS': {SECURITY_CHOICES}", id="security=TLS"
+    ),
+    pytest.param({"security": ""}, f"invalid security '': {SECURITY_CHOICES}", id="security-empty"),
+]
+
+
+@pytest.mark.parametrize(("arguments", "message"), BAD_CHOICES)
+def test_open_bad_choice(arguments: dict[str, Any], message: str) -> None:
+    options: dict[str, Any] = {"security": "plain", "allow_plaintext_auth": True, "timeout": 5}
+    options.update(arguments)
+    with (
+        FakePop3Server(mailbox_script()) as server,
+        pytest.raises(ValueError, match=r"^invalid ") as caught,
+    ):
+        Pop3Mailbox.open("127.0.0.1", "bounces", "secret", port=server.port, **options)
+    assert str(caught.value) == message
+    # Nothing reached the server: a connected client would have sent CAPA.
+    assert server.commands == []
+
+
+@pytest.mark.parametrize(("arguments", "message"), BAD_CHOICES)
+def test_async_open_bad_choice(arguments: dict[str, Any], message: str) -> None:
+    options: dict[str, Any] = {"security": "plain", "allow_plaintext_auth": True, "timeout": 5}
+    options.update(arguments)
+    with FakePop3Server(mailbox_script()) as server:
+        opening = AsyncPop3Mailbox.open(
+            "127.0.0.1", "bounces", "secret", port=server.port, **options
+        )
+        with pytest.raises(ValueError, match=r"^invalid ") as caught:
+            asyncio.run(opening)
+    assert str(caught.value) == message
+    assert server.commands == []
+
+
+def test_client_bad_security() -> None:
+    with (
+        FakePop3Server(mailbox_script()) as server,
+        pytest.raises(ValueError, match=r"^invalid ") as caught,
+    ):
+        Pop3Client.connect("127.0.0.1", server.port, security="ssl", timeout=5)  # type: ignore[arg-type]
+    assert str(caught.value) == f"invalid security 'ssl': {SECURITY_CHOICES}"
+    assert server.commands == []
+
+
+def test_async_client_bad_security() -> None:
+    with FakePop3Server(mailbox_script()) as server:
+        connecting = AsyncPop3Client.connect(
+            "127.0.0.1",
+            server.port,
+            security="starttls ",  # type: ignore[arg-type]
+            timeout=5,
+        )
+        with pytest.raises(ValueError, match=r"^invalid ") as caught:
+            asyncio.run(connecting)
+    assert str(caught.value) == f"invalid security 'starttls ': {SECURITY_CHOICES}"
+    assert server.commands == []
