@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from bouncekit import parse
 from bouncekit.mailbox import (
+    CommitResult,
     Mailbox,
     MailboxError,
     MaildirMailbox,
@@ -282,3 +284,85 @@ def test_mbox_commit_folder_in_place(tmp_path: Path) -> None:
         f"mbox {str(path)!r}: deleting 1 message(s) failed, nothing was deleted: Is a directory"
     )
     assert len(MboxMailbox(tmp_path / "moved.mbox").list_messages()) == 3
+
+
+def closed_message(box: Mailbox, where: str) -> str:
+    return f"{where} is closed; create a new {type(box).__name__} to read it again"
+
+
+CLOSED_CALLS = {
+    "list_messages": lambda box, uid: box.list_messages(),
+    "fetch": lambda box, uid: box.fetch(uid),
+    "iter_messages": lambda box, uid: next(box.iter_messages()),
+    "mark_deleted": lambda box, uid: box.mark_deleted(uid),
+    "commit": lambda box, uid: box.commit(),
+}
+
+
+@pytest.mark.parametrize("call", CLOSED_CALLS.values(), ids=CLOSED_CALLS.keys())
+def test_mbox_closed_use(tmp_path: Path, call: Callable[[Mailbox, str], object]) -> None:
+    path = make_mbox(tmp_path / "bounces.mbox", 2)
+    box = MboxMailbox(path)
+    uid = box.list_messages()[0].uid
+    box.close()
+    with pytest.raises(MailboxError) as caught:
+        call(box, uid)
+    assert str(caught.value) == closed_message(box, f"mbox {str(path)!r}")
+
+
+@pytest.mark.parametrize("call", CLOSED_CALLS.values(), ids=CLOSED_CALLS.keys())
+def test_maildir_closed_use(tmp_path: Path, call: Callable[[Mailbox, str], object]) -> None:
+    maildir = make_maildir(tmp_path / "bounces", 2)
+    with MaildirMailbox(maildir) as box:
+        uid = box.list_messages()[0].uid
+    with pytest.raises(MailboxError) as caught:
+        call(box, uid)
+    assert str(caught.value) == closed_message(box, f"Maildir {str(maildir)!r}")
+
+
+@pytest.mark.parametrize("call", CLOSED_CALLS.values(), ids=CLOSED_CALLS.keys())
+def test_memory_closed_use(call: Callable[[Mailbox, str], object]) -> None:
+    box = MemoryMailbox([b"Subject: one\r\n\r\n"])
+    box.close()
+    with pytest.raises(MailboxError) as caught:
+        call(box, "0")
+    assert str(caught.value) == closed_message(box, "memory mailbox")
+
+
+def test_close_twice_returns_nothing() -> None:
+    box = MemoryMailbox([b"Subject: one\r\n\r\n"])
+    box.mark_deleted("0")
+    first = box.close()
+    second = box.close()
+    assert first == {"0"}
+    assert second == frozenset()
+
+
+def test_close_inside_loop_stops_it(tmp_path: Path) -> None:
+    box = MboxMailbox(make_mbox(tmp_path / "bounces.mbox", 3))
+    items = box.iter_messages()
+    first = next(items)
+    box.close()
+    with pytest.raises(MailboxError, match="is closed"):
+        next(items)
+    assert parse(first.data or b"").original_message_id == original_message_id(1)
+
+
+def test_mbox_empty_commit_no_file_access(tmp_path: Path) -> None:
+    path = make_mbox(tmp_path / "bounces.mbox", 2)
+    box = MboxMailbox(path)
+    box.list_messages()
+    # With nothing marked, commit() does not open the file, so a file it cannot open is no error.
+    path.rename(tmp_path / "moved.mbox")
+    path.mkdir()
+    result = box.commit()
+    assert result == CommitResult()
+    assert [entry.name for entry in sorted(tmp_path.iterdir())] == ["bounces.mbox", "moved.mbox"]
+
+
+def test_maildir_empty_commit_no_listing(tmp_path: Path) -> None:
+    maildir = make_maildir(tmp_path / "bounces", 2)
+    box = MaildirMailbox(maildir)
+    (maildir / "new").rename(tmp_path / "moved")
+    result = box.commit()
+    assert result == CommitResult()

@@ -1,14 +1,14 @@
-"""How the POP3 mailbox and clients treat their caller: argument checks."""
+"""How the POP3 mailbox and clients treat their caller: argument checks, closed sessions."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
 
-from bouncekit.mailbox import AsyncPop3Mailbox, Pop3Mailbox
+from bouncekit.mailbox import AsyncPop3Mailbox, CommitResult, MailboxError, Pop3Mailbox
 from bouncekit.pop3 import AsyncPop3Client, Pop3Client
 from fake_pop3 import Answer, FakePop3Server, multi_line, ok
 
@@ -94,3 +94,76 @@ def test_async_client_bad_security() -> None:
             asyncio.run(connecting)
     assert str(caught.value) == f"invalid security 'starttls ': {SECURITY_CHOICES}"
     assert server.commands == []
+
+
+def open_box(server: FakePop3Server) -> Pop3Mailbox:
+    return Pop3Mailbox.open(
+        "127.0.0.1",
+        "bounces",
+        "secret",
+        port=server.port,
+        security="plain",
+        timeout=5,
+        allow_plaintext_auth=True,
+    )
+
+
+def test_commit_unlisted_sends_quit() -> None:
+    with FakePop3Server(mailbox_script()) as server:
+        box = open_box(server)
+        result = box.commit()
+    assert result == CommitResult()
+    assert server.commands[-1] == "QUIT"
+    assert [command for command in server.commands if command in ("UIDL", "LIST")] == []
+
+
+def test_async_commit_unlisted_sends_quit() -> None:
+    async def commit_at_once(port: int) -> CommitResult:
+        box = await AsyncPop3Mailbox.open(
+            "127.0.0.1",
+            "bounces",
+            "secret",
+            port=port,
+            security="plain",
+            timeout=5,
+            allow_plaintext_auth=True,
+        )
+        return await box.commit()
+
+    with FakePop3Server(mailbox_script()) as server:
+        result = asyncio.run(commit_at_once(server.port))
+    assert result == CommitResult()
+    assert server.commands[-1] == "QUIT"
+
+
+CLOSED_CALLS: dict[str, Callable[[Pop3Mailbox], object]] = {
+    "list_messages": lambda box: box.list_messages(),
+    "fetch": lambda box: box.fetch("uid-a"),
+    "iter_messages": lambda box: next(box.iter_messages()),
+    "mark_deleted": lambda box: box.mark_deleted("uid-a"),
+    "commit": lambda box: box.commit(),
+}
+
+
+@pytest.mark.parametrize("call", CLOSED_CALLS.values(), ids=CLOSED_CALLS.keys())
+def test_closed_use(call: Callable[[Pop3Mailbox], object]) -> None:
+    with FakePop3Server(mailbox_script()) as server:
+        box = open_box(server)
+        box.list_messages()
+        box.close()
+        with pytest.raises(MailboxError) as caught:
+            call(box)
+    assert str(caught.value) == (
+        "POP3 mailbox bounces@127.0.0.1 is closed; open a new session with Pop3Mailbox.open()"
+    )
+
+
+def test_closed_after_commit() -> None:
+    with FakePop3Server(mailbox_script()) as server:
+        box = open_box(server)
+        box.commit()
+        with pytest.raises(MailboxError) as caught:
+            box.list_messages()
+    assert str(caught.value) == (
+        "POP3 mailbox bounces@127.0.0.1 is closed; open a new session with Pop3Mailbox.open()"
+    )

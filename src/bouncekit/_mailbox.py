@@ -151,11 +151,21 @@ class Mailbox(Protocol):
         ...
 
     def commit(self) -> CommitResult:
-        """Delete the marked messages and end the session."""
+        """
+        Delete the marked messages.
+
+        A POP3 mailbox ends its session here, and a local one stays open. With
+        nothing marked, a commit deletes nothing and needs no listing first.
+        """
         ...
 
     def close(self) -> frozenset[str]:
-        """End the session without deleting anything; return the marks discarded."""
+        """
+        End the session without deleting anything, and return the marks discarded.
+
+        Every later call except :meth:`close` raises
+        :class:`~bouncekit.exceptions.MailboxError`.
+        """
         ...
 
 
@@ -197,6 +207,15 @@ class _Marks:
 
     def __init__(self) -> None:
         self._marked: set[str] = set()
+        self._open = True
+
+    def _reopen_hint(self) -> str:
+        return f"create a new {type(self).__name__} to read it again"
+
+    def _check_open(self) -> None:
+        if not self._open:
+            msg = f"{self._where} is closed; {self._reopen_hint()}"
+            raise MailboxError(msg)
 
     @property
     def marked(self) -> frozenset[str]:
@@ -229,7 +248,7 @@ class _FileMailbox(_Marks):
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._discard_marks(exc)
+        self._close(exc)
 
     def list_messages(self) -> list[MessageInfo]:
         """Return the messages in the mailbox, in the mailbox's order."""
@@ -241,8 +260,12 @@ class _FileMailbox(_Marks):
     def _delete(self, uids: frozenset[str]) -> CommitResult:
         raise NotImplementedError
 
+    def _release(self) -> None:
+        """Close the files this mailbox has open."""
+
     def fetch(self, uid: str, *, headers_only: bool = False) -> bytes:
         """Return one message, or only its header block and the blank line after it."""
+        self._check_open()
         data = self._read(uid)
         return _header_block(data) if headers_only else data
 
@@ -254,6 +277,8 @@ class _FileMailbox(_Marks):
         for info in self.list_messages():
             if info.uid in self._marked or (wanted is not None and info.uid not in wanted):
                 continue
+            # Checked here, so that a close() inside the loop ends it with an error.
+            self._check_open()
             try:
                 data = self.fetch(info.uid, headers_only=headers_only)
             except MailboxError as exc:
@@ -269,14 +294,33 @@ class _FileMailbox(_Marks):
         self._marked.add(uid)
 
     def commit(self) -> CommitResult:
-        """Delete the marked messages; the mailbox stays open for more reading."""
+        """
+        Delete the marked messages; the mailbox stays open for more reading.
+
+        With nothing marked, nothing is read or written.
+        """
+        self._check_open()
+        if not self._marked:
+            return CommitResult()
         result = self._delete(frozenset(self._marked))
         self._marked.clear()
         return result
 
     def close(self) -> frozenset[str]:
-        """Discard the marks without deleting anything, and return them."""
-        return self._discard_marks()
+        """
+        Discard the marks without deleting anything, close the mailbox, and return the marks.
+
+        Leaving a ``with`` block closes the mailbox too. Every later call
+        except :meth:`close` raises :class:`~bouncekit.exceptions.MailboxError`.
+        """
+        return self._close(None)
+
+    def _close(self, exc: BaseException | None) -> frozenset[str]:
+        if not self._open:
+            return frozenset()
+        self._open = False
+        self._release()
+        return self._discard_marks(exc)
 
 
 class MemoryMailbox(_FileMailbox):
@@ -299,6 +343,7 @@ class MemoryMailbox(_FileMailbox):
 
     def list_messages(self) -> list[MessageInfo]:
         """Return the messages in insertion order."""
+        self._check_open()
         return [MessageInfo(uid, len(data)) for uid, data in self.messages.items()]
 
     def _read(self, uid: str) -> bytes:
@@ -375,6 +420,7 @@ class MaildirMailbox(_FileMailbox):
 
     def list_messages(self) -> list[MessageInfo]:
         """Return the messages, ``new`` first, each folder in name order."""
+        self._check_open()
         return [MessageInfo(uid, size) for uid, (_, size) in self._files().items()]
 
     def _read(self, uid: str) -> bytes:
@@ -445,9 +491,9 @@ class MboxMailbox(_FileMailbox):
             msg = f"{str(self.path)!r} is not an mbox file: it is not a regular file"
             raise MailboxError(msg)
         # None after a commit: the file is opened again at the next read.
-        self._box: stdlib_mailbox.mbox | None = self._open()
+        self._box: stdlib_mailbox.mbox | None = self._open_file()
 
-    def _open(self) -> stdlib_mailbox.mbox:
+    def _open_file(self) -> stdlib_mailbox.mbox:
         try:
             return stdlib_mailbox.mbox(self.path, create=False)
         except (OSError, stdlib_mailbox.Error) as exc:
@@ -456,7 +502,7 @@ class MboxMailbox(_FileMailbox):
 
     def _reader(self) -> stdlib_mailbox.mbox:
         if self._box is None:
-            self._box = self._open()
+            self._box = self._open_file()
         return self._box
 
     def _keys(self, box: stdlib_mailbox.mbox | None = None) -> dict[str, tuple[str, int]]:
@@ -484,6 +530,7 @@ class MboxMailbox(_FileMailbox):
 
     def list_messages(self) -> list[MessageInfo]:
         """Return the messages in file order."""
+        self._check_open()
         return [MessageInfo(uid, size) for uid, (_, size) in self._keys().items()]
 
     def _read(self, uid: str) -> bytes:
@@ -540,11 +587,8 @@ class MboxMailbox(_FileMailbox):
             with contextlib.suppress(OSError):
                 box.close()
 
-    def close(self) -> frozenset[str]:
-        """Discard the marks without deleting anything, close the file, and return the marks."""
-        lost = super().close()
+    def _release(self) -> None:
         self._close_reader()
-        return lost
 
 
 def _remove_partial_copies(path: Path) -> None:
@@ -594,7 +638,6 @@ class _Pop3Base(_Marks):
         self._where = f"POP3 mailbox {user + '@' if user else ''}{client.host}"
         self._client = client
         self._listing: dict[str, tuple[int, int]] | None = None  # uid: (number, size)
-        self._open = True
         # Once QUIT is on its way the server may delete, so a later failure
         # can no longer promise that nothing was deleted.
         self._quit_sent = False
@@ -608,10 +651,8 @@ class _Pop3Base(_Marks):
     def _infos(self) -> list[MessageInfo]:
         return [MessageInfo(uid, size) for uid, (_, size) in self._known().items()]
 
-    def _check_open(self) -> None:
-        if not self._open:
-            msg = f"{self._where} is closed; open a new session"
-            raise MailboxError(msg)
+    def _reopen_hint(self) -> str:
+        return f"open a new session with {type(self).__name__}.open()"
 
     def _unmarked(self, uids: Iterable[str] | None) -> list[str]:
         wanted = None if uids is None else set(uids)
@@ -682,10 +723,13 @@ class _Pop3Base(_Marks):
         return MailboxMessage(uid, size, result)
 
     def _commit_result(self, errors: Mapping[int, ServerError | None]) -> CommitResult:
-        numbers = self._numbers(self._marked)
-        failed = {
-            numbers[number]: str(error) for number, error in errors.items() if error is not None
-        }
+        failed: dict[str, str] = {}
+        if errors:
+            # Only marked messages were sent DELE, and marking needed a listing.
+            numbers = self._numbers(self._marked)
+            failed = {
+                numbers[number]: str(error) for number, error in errors.items() if error is not None
+            }
         deleted = frozenset(self._marked) - failed.keys()
         self._marked.clear()
         self._open = False
@@ -705,7 +749,8 @@ class Pop3Mailbox(_Pop3Base):
     :meth:`commit` ends the session with QUIT; after it, or after a
     connection failure, open a new mailbox for the next poll. Leaving a
     ``with`` block closes the connection without QUIT unless :meth:`commit`
-    was called, so nothing is deleted.
+    was called, so nothing is deleted. A closed mailbox raises
+    :class:`~bouncekit.exceptions.MailboxError` on every call except :meth:`close`.
     """
 
     def __init__(self, client: Pop3Client, *, user: str = "") -> None:
@@ -826,6 +871,8 @@ class Pop3Mailbox(_Pop3Base):
     def commit(self) -> CommitResult:
         """
         Send DELE for each marked message, then QUIT, so the server deletes them.
+
+        With nothing marked, only QUIT is sent, and no listing is needed first.
 
         Raises:
             MarksLostError: The connection failed before QUIT was sent; the
