@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from email.message import Message
 
@@ -45,6 +46,9 @@ _SALVAGE_RETURNED = re.compile(
     r"(?:message/rfc822|message/global|text/rfc822-headers|message/global-headers)\b[^\n]*\n",
     re.I | re.M,
 )
+# Text that is a file name rather than a message: one line, no spaces, with a
+# folder separator or a usual message file suffix.
+_FILE_NAME = re.compile(r"[^\s]*(?:[/\\][^\s]*|\.(?:eml|msg|txt|mbox))", re.IGNORECASE)
 _PART_HEADER_END = re.compile(r"\n[ \t]*\n")
 _BOUNDARY_LINE = re.compile(r"^[ \t]*--\S+[ \t]*$", re.M)
 
@@ -63,8 +67,16 @@ def parse(message: bytes | str | Message) -> Bounce:
         wrong is listed in :attr:`~bouncekit.Bounce.defects`.
 
     Raises:
-        TypeError: *message* is none of the accepted types.
+        TypeError: *message* is none of the accepted types, or is a path.
     """
+    if isinstance(message, bytearray | memoryview):
+        message = bytes(message)
+    if isinstance(message, os.PathLike):
+        msg = (
+            f"parse() takes the message itself, not a path: read the file first, "
+            f"as in parse(Path({os.fspath(message)!r}).read_bytes())"
+        )
+        raise TypeError(msg)
     if not isinstance(message, bytes | str | Message):
         msg = f"parse() takes bytes, str or email.message.Message, not {type(message).__name__}"
         raise TypeError(msg)
@@ -195,10 +207,14 @@ def _raw_text(message: Message) -> str:
 
 def _parse(message: Message) -> Bounce:
     if not message.keys():
-        defect = Defect(
-            "not-a-message", "the data has no header fields, so it is not an email message"
-        )
-        return Bounce(kind=BounceKind.NOT_BOUNCE, defects=(defect,))
+        text = "the data has no header fields, so it is not an email message"
+        payload = message.get_payload()
+        if isinstance(payload, str) and _FILE_NAME.fullmatch(payload.strip()):
+            text += (
+                f". It looks like a file name: pass the file's content, as in "
+                f"parse(Path({payload.strip()!r}).read_bytes())"
+            )
+        return Bounce(kind=BounceKind.NOT_BOUNCE, defects=(Defect("not-a-message", text),))
     parts = list(iter_parts(message))
     # Everything that is not a complete RFC 3464 report (other layouts, ARF
     # complaints, auto-replies, a DSN with no recipient) is read by the formats.
