@@ -64,8 +64,9 @@ class SQLiteCorrelator:
 
     Records are stored as JSON, so a record is anything :func:`json.dumps`
     accepts (usually a dict of the sender's ids), and :meth:`resolve` returns
-    what :func:`json.loads` makes of it. Identifiers are stored as
-    :func:`store_key` makes them, so ``"a@b"`` and ``"<a@b>"`` are one key.
+    what :func:`json.loads` makes of it. A Message-ID is stored in angle
+    brackets, as :func:`~bouncekit.correlate.normalize_message_id` writes it,
+    so ``"a@b"`` and ``"<a@b>"`` are one key.
 
     The object can be used from several threads, and several processes can
     open the same file: a ``fork`` after the first use is detected and the
