@@ -585,3 +585,25 @@ def test_to_dict_is_json() -> None:
     assert record["original_message_id"] == "<campaign-7.alice@example.com>"
     assert record["recipients"][0]["status"] == "5.1.1"
     assert record["recipients"][0]["action"] == "failed"
+
+
+def test_undeclared_boundary_splits_report() -> None:
+    raw = (
+        "From: MAILER-DAEMON@mx.example.org\n"
+        "To: bounces@example.com\n"
+        "MIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="AA"\n'
+        "\n--AA\nContent-Type: text/plain\n\nYour message could not be delivered.\n"
+        "\n--AA\nContent-Type: message/delivery-status\n\n"
+        f"{PER_MESSAGE}\n{FULL_GROUP}\n"
+        "--ZZ\n"
+        f"{RETURNED_HEADERS}\n"
+        "--ZZ--\n"
+    ).encode()
+    bounce = bouncekit.parse(raw)
+    codes = [defect.code for defect in bounce.defects]
+    assert bounce.original_message_id == "<campaign-7.alice@example.com>"
+    assert bounce.original_headers.get("X-Campaign-Id") == "spring-7"
+    assert [r.address for r in bounce.recipients] == ["alice@example.net"]
+    assert "stray-boundary" in codes
+    assert "invalid-recipient-group" not in codes

@@ -196,6 +196,42 @@ def _salvage(message: Message) -> tuple[DeliveryStatus, Headers, str, list[Defec
     return delivery_status, headers, text[: found.start()], defects
 
 
+def _stray_parts(dsn_part: Message) -> tuple[DeliveryStatus, list[Defect], Headers] | None:
+    """
+    Split a delivery-status part that runs into the next part, when a boundary is wrong.
+
+    A boundary line that the multipart header does not declare leaves the
+    returned part inside the report. The report is then read up to that line,
+    and the returned headers are taken from after it.
+    """
+    text = dsn_part.as_string()
+    header_end = _PART_HEADER_END.search(text)
+    body = text[header_end.end() :] if header_end else text
+    boundary = _BOUNDARY_LINE.search(body)
+    if boundary is None:
+        return None
+    is_global = dsn_part.get_content_type() == "message/global-delivery-status"
+    delivery_status, defects = parse_delivery_status_text(
+        body[: boundary.start()], is_global=is_global
+    )
+    defects.insert(
+        0,
+        Defect(
+            "stray-boundary",
+            f"the delivery-status part runs into an undeclared boundary {boundary[0].strip()!r}",
+        ),
+    )
+    returned = _SALVAGE_RETURNED.search(body, boundary.end())
+    headers = Headers()
+    if returned is not None:
+        headers = parse_header_text(_part_body(body, returned).lstrip("\n"))
+        if not headers:
+            # The part header and the returned fields were one block of the report,
+            # so no blank line is left between them.
+            headers = parse_header_text(body[returned.end() :])
+    return delivery_status, defects, headers
+
+
 def _raw_text(message: Message) -> str:
     payload = message.get_payload()
     if isinstance(payload, list):
@@ -263,6 +299,10 @@ def _parse_dsn(message: Message, parts: list[Message]) -> Bounce:
         returned = _returned_part(container, dsn_part)
         original_headers = returned_headers(returned) if returned is not None else Headers()
         delivery_status, dsn_defects = parse_delivery_status(dsn_part)
+        if returned is None and any(d.code == "invalid-dsn-line" for d in dsn_defects):
+            stray = _stray_parts(dsn_part)
+            if stray is not None:
+                delivery_status, dsn_defects, original_headers = stray
         notice = _notice_text(container, dsn_part)
     else:
         salvaged = _salvage(message)
