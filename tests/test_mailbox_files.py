@@ -366,3 +366,51 @@ def test_maildir_empty_commit_no_listing(tmp_path: Path) -> None:
     (maildir / "new").rename(tmp_path / "moved")
     result = box.commit()
     assert result == CommitResult()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [make_bounce(1), b"\xf9\x00\x13garbage", b"\nFrom MAILER-DAEMON Fri Dec  4 10:00:00 2026\n"],
+    ids=["message", "binary", "blank-line-first"],
+)
+def test_mbox_not_mbox_rejected(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "user-unknown.eml"
+    path.write_bytes(content)
+    with pytest.raises(MailboxError) as caught:
+        MboxMailbox(path)
+    assert str(caught.value) == (
+        f"{str(path)!r} is not an mbox file: it does not start with a 'From ' line; "
+        "read a single message with bouncekit.parse"
+    )
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n  \r\n"], ids=["empty", "white-space"])
+def test_mbox_empty_file_accepted(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "empty.mbox"
+    path.write_bytes(content)
+    assert MboxMailbox(path).list_messages() == []
+
+
+@pytest.mark.parametrize("messages", ["abc", b"raw message bytes"], ids=["str", "bytes"])
+def test_memory_rejects_single_message(messages: str | bytes) -> None:
+    with pytest.raises(TypeError) as caught:
+        MemoryMailbox(messages)  # type: ignore[arg-type]
+    assert str(caught.value) == (
+        "MemoryMailbox takes a list or mapping of messages, not a single "
+        f"{type(messages).__name__}; pass [message] for one message"
+    )
+
+
+def test_memory_rejects_text_message() -> None:
+    with pytest.raises(TypeError) as caught:
+        MemoryMailbox([b"Subject: one\r\n\r\n", "Subject: two\r\n\r\n"])  # type: ignore[list-item]
+    assert str(caught.value) == (
+        "MemoryMailbox message '1' is of type str, not bytes; "
+        "pass the raw message, for example text.encode()"
+    )
+
+
+def test_memory_rejects_int_uid() -> None:
+    with pytest.raises(TypeError) as caught:
+        MemoryMailbox({7: b"Subject: seven\r\n\r\n"})  # type: ignore[dict-item]
+    assert str(caught.value) == "MemoryMailbox unique-id 7 is of type int, not str"

@@ -71,6 +71,9 @@ logger = logging.getLogger(__name__)
 AuthMethod = Literal["user", "plain", "xoauth2", "apop"]
 # stat() errors that mean "no file here", as pathlib's is_file() treats them.
 _NOT_A_FILE = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ELOOP})
+# Octets read to check that a file is an mbox: a file of only white space up
+# to this size counts as an empty mailbox.
+_MBOX_PROBE_SIZE = 64 * 1024
 # Errors after which a POP3 session cannot go on.
 _FATAL = (Pop3ConnectionError, Pop3TimeoutError, RemoteProtocolError)
 
@@ -330,16 +333,30 @@ class MemoryMailbox(_FileMailbox):
     Args:
         messages: Unique-id to raw message, or raw messages that get the
             unique-ids ``"0"``, ``"1"`` ... in order.
+
+    Raises:
+        TypeError: *messages* is one ``str`` or ``bytes`` rather than a list or
+            mapping of messages, a message is not ``bytes``, or a unique-id is
+            not ``str``.
     """
 
     _where = "memory mailbox"
 
     def __init__(self, messages: Mapping[str, bytes] | Iterable[bytes] = ()) -> None:
         super().__init__()
+        # A str or bytes is iterable too, and would become one message per character.
+        if isinstance(messages, str | bytes | bytearray | memoryview):
+            msg = (
+                "MemoryMailbox takes a list or mapping of messages, not a single "
+                f"{type(messages).__name__}; pass [message] for one message"
+            )
+            raise TypeError(msg)
         if isinstance(messages, Mapping):
             self.messages: dict[str, bytes] = dict(messages)
         else:
             self.messages = {str(index): data for index, data in enumerate(messages)}
+        for uid, data in self.messages.items():
+            _check_memory_message(uid, data)
 
     def list_messages(self) -> list[MessageInfo]:
         """Return the messages in insertion order."""
@@ -354,6 +371,18 @@ class MemoryMailbox(_FileMailbox):
         for uid in uids:
             del self.messages[uid]
         return CommitResult(deleted=uids)
+
+
+def _check_memory_message(uid: object, data: object) -> None:
+    if not isinstance(uid, str):
+        msg = f"MemoryMailbox unique-id {uid!r} is of type {type(uid).__name__}, not str"
+        raise TypeError(msg)
+    if not isinstance(data, bytes):
+        msg = (
+            f"MemoryMailbox message {uid!r} is of type {type(data).__name__}, not bytes; "
+            "pass the raw message, for example text.encode()"
+        )
+        raise TypeError(msg)
 
 
 class MaildirMailbox(_FileMailbox):
@@ -490,8 +519,27 @@ class MboxMailbox(_FileMailbox):
         if not stat.S_ISREG(mode):
             msg = f"{str(self.path)!r} is not an mbox file: it is not a regular file"
             raise MailboxError(msg)
+        self._check_start()
         # None after a commit: the file is opened again at the next read.
         self._box: stdlib_mailbox.mbox | None = self._open_file()
+
+    def _check_start(self) -> None:
+        """Raise :class:`MailboxError` unless the file is empty or starts with a ``From`` line."""
+        try:
+            with self.path.open("rb") as file:
+                head = file.read(_MBOX_PROBE_SIZE)
+        except OSError as exc:
+            msg = f"cannot open {self._where}: {_reason(exc)}"
+            raise MailboxError(msg) from exc
+        if head.startswith(b"From "):
+            return
+        if len(head) < _MBOX_PROBE_SIZE and not head.strip():
+            return  # empty, or only white space: a mailbox with no message
+        msg = (
+            f"{str(self.path)!r} is not an mbox file: it does not start with a 'From ' line; "
+            "read a single message with bouncekit.parse"
+        )
+        raise MailboxError(msg)
 
     def _open_file(self) -> stdlib_mailbox.mbox:
         try:
