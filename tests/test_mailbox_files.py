@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from bouncekit.mailbox import (
     Mailbox,
     MailboxError,
     MaildirMailbox,
+    MarksLostWarning,
     MboxMailbox,
     MemoryMailbox,
 )
@@ -414,3 +416,49 @@ def test_memory_rejects_int_uid() -> None:
     with pytest.raises(TypeError) as caught:
         MemoryMailbox({7: b"Subject: seven\r\n\r\n"})  # type: ignore[dict-item]
     assert str(caught.value) == "MemoryMailbox unique-id 7 is of type int, not str"
+
+
+def mark_one_and_leave(box: Mailbox) -> None:
+    """Mark the first message and leave the with block without commit(), as a forgetful caller."""
+    with box:
+        box.mark_deleted(box.list_messages()[0].uid)
+
+
+def test_normal_exit_warns_marks_lost(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    maildir = make_maildir(tmp_path / "bounces", 3)
+    with caplog.at_level(logging.WARNING), pytest.warns(MarksLostWarning) as caught:
+        mark_one_and_leave(MaildirMailbox(maildir))
+    assert [str(warning.message) for warning in caught] == [
+        f"Maildir {str(maildir)!r} left its with block without commit(): 1 mark(s) lost, "
+        "nothing deleted; call commit() inside the block to delete the marked messages"
+    ]
+    # The warning points at the caller's with statement, not at bouncekit.
+    assert caught[0].filename == __file__
+    assert "1 mark(s) lost" in caplog.text
+    assert len(MaildirMailbox(maildir).list_messages()) == 3
+
+
+def test_commit_exit_no_warning(tmp_path: Path) -> None:
+    path = make_mbox(tmp_path / "bounces.mbox", 2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with MboxMailbox(path) as box:
+            box.mark_deleted(box.list_messages()[0].uid)
+            box.commit()
+    assert [warning.category for warning in caught] == []
+
+
+def test_exception_exit_note_not_warning() -> None:
+    def mark_then_fail() -> None:
+        with MemoryMailbox([b"Subject: one\r\n\r\n"]) as box:
+            box.mark_deleted("0")
+            raise KeyError("the store failed")
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(KeyError) as raised:
+            mark_then_fail()
+    assert [warning.category for warning in caught] == []
+    assert raised.value.__notes__ == [
+        "bouncekit: memory mailbox was not committed; 1 mark(s) lost, nothing deleted: 0"
+    ]

@@ -1,4 +1,4 @@
-"""How the POP3 mailbox and clients treat their caller: argument checks, closed sessions."""
+"""How the POP3 mailbox and clients treat their caller: argument checks, closed sessions, warnings."""
 
 from __future__ import annotations
 
@@ -8,7 +8,13 @@ from typing import Any
 
 import pytest
 
-from bouncekit.mailbox import AsyncPop3Mailbox, CommitResult, MailboxError, Pop3Mailbox
+from bouncekit.mailbox import (
+    AsyncPop3Mailbox,
+    CommitResult,
+    MailboxError,
+    MarksLostWarning,
+    Pop3Mailbox,
+)
 from bouncekit.pop3 import AsyncPop3Client, Pop3Client
 from fake_pop3 import Answer, FakePop3Server, multi_line, ok
 
@@ -167,3 +173,45 @@ def test_closed_after_commit() -> None:
     assert str(caught.value) == (
         "POP3 mailbox bounces@127.0.0.1 is closed; open a new session with Pop3Mailbox.open()"
     )
+
+
+LOST_WARNING = (
+    "POP3 mailbox bounces@127.0.0.1 left its with block without commit(): 1 mark(s) lost, "
+    "nothing deleted; call commit() inside the block to delete the marked messages"
+)
+
+
+def mark_and_leave(box: Pop3Mailbox) -> None:
+    """Mark one message and leave the with block without commit(), as a forgetful caller."""
+    with box:
+        box.list_messages()
+        box.mark_deleted("uid-a")
+
+
+def test_normal_exit_warns_marks_lost() -> None:
+    with FakePop3Server(mailbox_script()) as server, pytest.warns(MarksLostWarning) as caught:
+        mark_and_leave(open_box(server))
+    assert [str(warning.message) for warning in caught] == [LOST_WARNING]
+    assert caught[0].filename == __file__
+    assert [command for command in server.commands if command.startswith(("DELE", "QUIT"))] == []
+
+
+def test_async_normal_exit_warns() -> None:
+    async def mark_and_leave_async(port: int) -> None:
+        box = await AsyncPop3Mailbox.open(
+            "127.0.0.1",
+            "bounces",
+            "secret",
+            port=port,
+            security="plain",
+            timeout=5,
+            allow_plaintext_auth=True,
+        )
+        async with box:
+            await box.list_messages()
+            box.mark_deleted("uid-a")
+
+    with FakePop3Server(mailbox_script()) as server, pytest.warns(MarksLostWarning) as caught:
+        asyncio.run(mark_and_leave_async(server.port))
+    assert [str(warning.message) for warning in caught] == [LOST_WARNING]
+    assert caught[0].filename == __file__

@@ -9,10 +9,19 @@ Every mailbox follows one contract, :class:`Mailbox`:
   are deleted at :meth:`Mailbox.commit` and at no other time, and only the
   ones marked. For POP3 the marks are sent as DELE commands just before QUIT,
   and RFC 1939 section 6 has the server delete them only after QUIT.
-- Ending a session any other way deletes nothing: a dropped connection, an
-  exception in the caller's loop, or leaving a ``with`` block without commit.
-  The marks lost are reported in :class:`~bouncekit.exceptions.MarksLostError`,
-  in a note added to the caller's exception, and in a warning log record.
+- Ending a session any other way deletes nothing, and the marks are
+  discarded, so the next poll reads those messages again. How the lost
+  marks are reported depends on how the session ended:
+
+  - The mailbox failed (a dropped connection, a time-out): the call raises
+    :class:`~bouncekit.exceptions.MarksLostError`, with the marks in ``lost_marks``.
+  - The caller's code raised inside the ``with`` block: that exception goes
+    on unchanged, with a note that lists the marks lost.
+  - The ``with`` block ended normally without :meth:`Mailbox.commit`: a
+    :class:`~bouncekit.exceptions.MarksLostWarning` is issued, and no exception.
+  - :meth:`Mailbox.close`: it returns the marks discarded.
+
+  In each case a warning is also logged by the ``bouncekit._mailbox`` logger.
 - A message that cannot be read is yielded with ``error`` set, and iteration
   goes on with the next one.
 """
@@ -28,6 +37,7 @@ import mailbox as stdlib_mailbox
 import os
 import ssl
 import stat
+import warnings
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -47,6 +57,7 @@ from bouncekit.exceptions import (
     CommitUncertainError,
     MailboxError,
     MarksLostError,
+    MarksLostWarning,
     Pop3ConnectionError,
     Pop3Error,
     Pop3TimeoutError,
@@ -203,6 +214,18 @@ def _report_lost(where: str, lost: frozenset[str], exc: BaseException | None) ->
         )
 
 
+def _warn_lost(where: str, lost: frozenset[str]) -> None:
+    """Issue :class:`MarksLostWarning` for a ``with`` block that ended normally with marks."""
+    if not lost:
+        return
+    message = (
+        f"{where} left its with block without commit(): {len(lost)} mark(s) lost, nothing "
+        "deleted; call commit() inside the block to delete the marked messages"
+    )
+    # Level 3 is the caller's with statement: this function, then __exit__.
+    warnings.warn(message, MarksLostWarning, stacklevel=3)
+
+
 class _Marks:
     """Marks for deletion and the context manager behaviour shared by every mailbox."""
 
@@ -251,7 +274,9 @@ class _FileMailbox(_Marks):
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._close(exc)
+        lost = self._close(exc)
+        if exc is None:
+            _warn_lost(self._where, lost)
 
     def list_messages(self) -> list[MessageInfo]:
         """Return the messages in the mailbox, in the mailbox's order."""
@@ -866,7 +891,9 @@ class Pop3Mailbox(_Pop3Base):
         if self._open:
             self.client.close()
             self._open = False
-            self._discard_marks(exc)
+            lost = self._discard_marks(exc)
+            if exc is None:
+                _warn_lost(self._where, lost)
 
     def list_messages(self) -> list[MessageInfo]:
         """Return the messages with their unique-ids (UIDL) and sizes (LIST)."""
@@ -1006,7 +1033,9 @@ class AsyncPop3Mailbox(_Pop3Base):
         if self._open:
             self.client.close()
             self._open = False
-            self._discard_marks(exc)
+            lost = self._discard_marks(exc)
+            if exc is None:
+                _warn_lost(self._where, lost)
 
     async def list_messages(self) -> list[MessageInfo]:
         """Return the messages with their unique-ids (UIDL) and sizes (LIST)."""

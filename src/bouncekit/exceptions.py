@@ -1,5 +1,5 @@
 """
-The exceptions bouncekit raises.
+The exceptions bouncekit raises, and the warning it issues.
 
 Every exception derives from :class:`BounceKitError`. Parsing never raises on
 malformed input: what is wrong becomes a :class:`~bouncekit.Defect` on the result.
@@ -19,6 +19,7 @@ __all__ = [
     "MailboxError",
     "MailboxLockedError",
     "MarksLostError",
+    "MarksLostWarning",
     "MessageTooLargeError",
     "Pop3ConnectionError",
     "Pop3Error",
@@ -124,6 +125,19 @@ class MarksLostError(MailboxError):
     def __init__(self, message: str, lost_marks: frozenset[str] = frozenset()) -> None:
         super().__init__(message)
         self.lost_marks = lost_marks
+
+
+class MarksLostWarning(UserWarning):
+    """
+    A mailbox's ``with`` block ended without an exception and without a commit.
+
+    Nothing was deleted, and the marks were discarded, so the next poll reads
+    those messages again. It is a :class:`UserWarning`, which Python shows by
+    default, because a forgotten :meth:`~bouncekit.mailbox.Mailbox.commit`
+    otherwise goes unnoticed while the mailbox fills up. Python hides a
+    :class:`ResourceWarning` unless warnings are turned on. Silence this one with
+    ``warnings.filterwarnings("ignore", category=MarksLostWarning)``.
+    """
 
 
 class CommitUncertainError(MailboxError):
