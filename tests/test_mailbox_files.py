@@ -462,3 +462,31 @@ def test_exception_exit_note_not_warning() -> None:
     assert raised.value.__notes__ == [
         "bouncekit: memory mailbox was not committed; 1 mark(s) lost, nothing deleted: 0"
     ]
+
+
+def test_maildir_repr(tmp_path: Path) -> None:
+    maildir = make_maildir(tmp_path / "bounces", 2)
+    box = MaildirMailbox(maildir)
+    opened = repr(box)
+    box.mark_deleted("1700000000.M1.host")
+    marked = repr(box)
+    box.close()
+    assert opened == f"MaildirMailbox({str(maildir)!r})"
+    assert marked == f"MaildirMailbox({str(maildir)!r}, 1 marked)"
+    assert repr(box) == f"MaildirMailbox({str(maildir)!r}, closed)"
+
+
+def test_mbox_repr(tmp_path: Path) -> None:
+    path = make_mbox(tmp_path / "bounces.mbox", 2)
+    with MboxMailbox(path) as box:
+        opened = repr(box)
+    assert opened == f"MboxMailbox({str(path)!r})"
+    assert repr(box) == f"MboxMailbox({str(path)!r}, closed)"
+
+
+def test_memory_repr() -> None:
+    box = MemoryMailbox({"a": b"A", "b": b"B", "c": b"C"})
+    box.mark_deleted("a")
+    box.mark_deleted("c")
+    assert repr(box) == "MemoryMailbox(3 messages, 2 marked)"
+    assert repr(MemoryMailbox([b"A"])) == "MemoryMailbox(1 message)"

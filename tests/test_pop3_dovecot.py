@@ -182,6 +182,16 @@ def test_commit_deletes_only_marked(
     assert listed_uids(dovecot, user, tls_context) == [uids[0], uids[2], uids[4]]
 
 
+def test_repr_hides_password(
+    dovecot: DovecotServer, user: str, tls_context: ssl.SSLContext
+) -> None:
+    with open_box(dovecot, user, tls_context) as box:
+        shown = repr(box)
+        box.commit()
+    assert shown == f"Pop3Mailbox({user}@{HOST}:{dovecot.pop3s_port}, tls)"
+    assert PASSWORD not in shown
+
+
 def test_commit_without_listing(
     dovecot: DovecotServer, user: str, tls_context: ssl.SSLContext
 ) -> None:

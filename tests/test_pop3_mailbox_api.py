@@ -1,8 +1,10 @@
-"""How the POP3 mailbox and clients treat their caller: argument checks, closed sessions, warnings."""
+"""How the POP3 mailbox and clients treat their caller: argument checks, closing, warnings, reprs."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
+import ssl
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -215,3 +217,46 @@ def test_async_normal_exit_warns() -> None:
         asyncio.run(mark_and_leave_async(server.port))
     assert [str(warning.message) for warning in caught] == [LOST_WARNING]
     assert caught[0].filename == __file__
+
+
+def test_repr_shows_session() -> None:
+    with FakePop3Server(mailbox_script()) as server:
+        box = open_box(server)
+        opened = repr(box)
+        box.list_messages()
+        box.mark_deleted("uid-b")
+        marked = repr(box)
+        box.close()
+    assert opened == f"Pop3Mailbox(bounces@127.0.0.1:{server.port}, plain)"
+    assert marked == f"Pop3Mailbox(bounces@127.0.0.1:{server.port}, plain, 1 marked)"
+    assert repr(box) == f"Pop3Mailbox(bounces@127.0.0.1:{server.port}, plain, closed)"
+
+
+def test_async_repr_without_user() -> None:
+    async def show(port: int) -> str:
+        client = await AsyncPop3Client.connect("127.0.0.1", port, security="plain", timeout=5)
+        box = AsyncPop3Mailbox(client)
+        shown = repr(box)
+        box.close()
+        return shown
+
+    with FakePop3Server(mailbox_script()) as server:
+        shown = asyncio.run(show(server.port))
+    assert shown == f"AsyncPop3Mailbox(127.0.0.1:{server.port}, plain)"
+
+
+def test_repr_brackets_ipv6_host() -> None:
+    # A client over a socket that never connects: only the repr is looked at.
+    with socket.socket() as unconnected:
+        client = Pop3Client(
+            unconnected,
+            "2001:db8::1",
+            995,
+            "tls",
+            ssl_context=ssl.create_default_context(),
+            timeout=5,
+            allow_plaintext_auth=False,
+            max_message_size=1024,
+        )
+        shown = repr(Pop3Mailbox(client, user="bounces"))
+    assert shown == "Pop3Mailbox(bounces@[2001:db8::1]:995, tls)"

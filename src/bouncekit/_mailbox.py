@@ -235,6 +235,18 @@ class _Marks:
         self._marked: set[str] = set()
         self._open = True
 
+    def __repr__(self) -> str:
+        state = [self._repr_target()]
+        if not self._open:
+            state.append("closed")
+        elif self._marked:
+            state.append(f"{len(self._marked)} marked")
+        return f"{type(self).__name__}({', '.join(state)})"
+
+    def _repr_target(self) -> str:
+        """Return what the mailbox reads, for the repr: a path, a server, a count."""
+        raise NotImplementedError
+
     def _reopen_hint(self) -> str:
         return f"create a new {type(self).__name__} to read it again"
 
@@ -383,6 +395,10 @@ class MemoryMailbox(_FileMailbox):
         for uid, data in self.messages.items():
             _check_memory_message(uid, data)
 
+    def _repr_target(self) -> str:
+        count = len(self.messages)
+        return f"{count} message" if count == 1 else f"{count} messages"
+
     def list_messages(self) -> list[MessageInfo]:
         """Return the messages in insertion order."""
         self._check_open()
@@ -440,6 +456,9 @@ class MaildirMailbox(_FileMailbox):
             if not is_folder:
                 msg = f"{str(self.path)!r} is not a Maildir: it needs cur, new and tmp folders"
                 raise MailboxError(msg)
+
+    def _repr_target(self) -> str:
+        return repr(str(self.path))
 
     def _entries(self) -> Iterator[tuple[str, Path]]:
         """Yield the unique-id and path of each entry of ``new`` and then ``cur``, in name order."""
@@ -547,6 +566,9 @@ class MboxMailbox(_FileMailbox):
         self._check_start()
         # None after a commit: the file is opened again at the next read.
         self._box: stdlib_mailbox.mbox | None = self._open_file()
+
+    def _repr_target(self) -> str:
+        return repr(str(self.path))
 
     def _check_start(self) -> None:
         """Raise :class:`MailboxError` unless the file is empty or starts with a ``From`` line."""
@@ -709,6 +731,7 @@ class _Pop3Base(_Marks):
     def __init__(self, client: Pop3Client | AsyncPop3Client, user: str) -> None:
         super().__init__()
         self._where = f"POP3 mailbox {user + '@' if user else ''}{client.host}"
+        self._user = user
         self._client = client
         self._listing: dict[str, tuple[int, int]] | None = None  # uid: (number, size)
         # Once QUIT is on its way the server may delete, so a later failure
@@ -726,6 +749,12 @@ class _Pop3Base(_Marks):
 
     def _reopen_hint(self) -> str:
         return f"open a new session with {type(self).__name__}.open()"
+
+    def _repr_target(self) -> str:
+        # The password is not stored here, so it cannot get into the repr.
+        host = f"[{self._client.host}]" if ":" in self._client.host else self._client.host
+        user = f"{self._user}@" if self._user else ""
+        return f"{user}{host}:{self._client.port}, {self._client.security}"
 
     def _unmarked(self, uids: Iterable[str] | None) -> list[str]:
         wanted = None if uids is None else set(uids)
