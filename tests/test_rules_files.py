@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from bouncekit import Action, Bounce, BounceKind, BounceKitError, Reason, Recipient, StatusCode
-from bouncekit.rules import RuleError, RuleSet, check_rules, load_rules
+from bouncekit.rules import (
+    Conditions,
+    Outcome,
+    Rule,
+    RuleError,
+    RuleSet,
+    check_rules,
+    load_rules,
+)
 
 FULL_MAILBOX = Bounce(
     kind=BounceKind.DSN,
@@ -152,7 +160,10 @@ def test_bad_rule_file(tmp_path: Path, text: str, rule_id: str | None, problem: 
 
 
 def test_duplicate_id_in_file(tmp_path: Path) -> None:
-    text = "[[rule]]\nid = 'x'\nreason = 'blocked'\n[[rule]]\nid = 'x'\nreason = 'rejected'\n"
+    text = (
+        "[[rule]]\nid = 'x'\nreason = 'blocked'\nstatus = '5.*'\n"
+        "[[rule]]\nid = 'x'\nreason = 'rejected'\nstatus = '5.*'\n"
+    )
 
     with pytest.raises(RuleError, match=r"rule 'x': duplicate rule id"):
         RuleSet.from_toml(write(tmp_path, text))
@@ -177,6 +188,7 @@ def test_check_rules_lists_every_problem() -> None:
 [[rule]]
 id = "a"
 reason = "nope"
+status = "5.*"
 
 [[rule]]
 id = "b"
@@ -186,6 +198,7 @@ diagnostic = "(a"
 [[rule]]
 id = "b"
 reason = "blocked"
+status = "5.*"
 """
     errors = check_rules(text)
 
@@ -201,7 +214,10 @@ def test_check_rules_valid_file() -> None:
 
 
 def test_load_rules_keeps_file_order() -> None:
-    text = "[[rule]]\nid = 'b'\nreason = 'blocked'\n[[rule]]\nid = 'a'\nreason = 'blocked'\n"
+    text = (
+        "[[rule]]\nid = 'b'\nreason = 'blocked'\nstatus = '5.*'\n"
+        "[[rule]]\nid = 'a'\nreason = 'blocked'\nstatus = '5.*'\n"
+    )
 
     assert [rule.id for rule in load_rules(text)] == ["b", "a"]
 
@@ -260,5 +276,196 @@ reply_code = "5x0"
 def test_check_rules_unknown_format() -> None:
     errors = check_rules('[[rule]]\nid = "a"\nreason = "filtered"\nformat = "postfx"\n')
     assert len(errors) == 1
-    assert errors[0].problem.startswith("unknown format postfx. Use one of:")
+    assert errors[0].problem.startswith("unknown format 'postfx'. Use one of:")
     assert "postfix" in errors[0].problem
+
+
+def rule_text(*lines: str, rule_id: str = "x", reason: str = "blocked") -> str:
+    return "\n".join(["[[rule]]", f"id = {rule_id!r}", f"reason = {reason!r}", *lines, ""])
+
+
+def problems_of(text: str) -> list[str]:
+    return [error.problem for error in check_rules(text)]
+
+
+def test_rule_without_condition_rejected() -> None:
+    text = rule_text('bounce_type = "hard"', rule_id="catch-everything", reason="user_unknown")
+
+    with pytest.raises(RuleError) as raised:
+        RuleSet.from_toml(text)
+
+    assert raised.value.rule_id == "catch-everything"
+    assert raised.value.problem.startswith("the rule has no condition")
+    assert "match_all = true" in raised.value.problem
+
+
+def test_rule_without_condition_rejected_in_code() -> None:
+    bare = Rule("bare", Outcome(Reason.BLOCKED))
+
+    with pytest.raises(RuleError, match="rule 'bare': the rule has no condition"):
+        RuleSet([bare])
+
+
+def test_match_all_rule_matches_everything() -> None:
+    rules = RuleSet.from_toml(rule_text("match_all = true", "priority = 5000"))
+
+    (verdict,) = rules.classify(FULL_MAILBOX)
+
+    assert verdict.rule == "x"
+    assert verdict.evidence == ()
+    assert rules.classify_message(FULL_MAILBOX).rule == "x"
+
+
+def test_match_all_with_condition_rejected() -> None:
+    problems = problems_of(rule_text("match_all = true", 'status = "5.*"'))
+
+    assert problems == [
+        "match_all = true cannot be combined with conditions (status). "
+        "Remove match_all, or the conditions."
+    ]
+
+
+def test_match_all_false_rejected() -> None:
+    (problem,) = problems_of(rule_text("match_all = false"))
+
+    assert problem.startswith("the rule has no condition")
+
+
+def test_match_all_must_be_boolean() -> None:
+    (problem,) = problems_of(rule_text('match_all = "yes"'))
+
+    assert problem == "match_all must be true or false, not 'yes'"
+
+
+def test_invalid_condition_not_called_missing() -> None:
+    assert problems_of(rule_text('action = "bounced"')) == [
+        "unknown action 'bounced'. Use one of: failed, delayed, delivered, relayed, expanded."
+    ]
+
+
+def test_default_fallback_is_match_all() -> None:
+    fallback = RuleSet.default()["fallback"]
+
+    assert fallback.conditions.match_all is True
+    assert fallback.conditions.is_empty()
+
+
+@pytest.mark.parametrize("code", ["5", "55"])
+def test_short_reply_code_rejected(code: str) -> None:
+    (problem,) = problems_of(rule_text(f"reply_code = {code!r}"))
+
+    assert problem == (
+        f"invalid reply_code condition {code!r}: write a three-digit code such as 550, "
+        "or a prefix ending in * such as 5* or 55*"
+    )
+
+
+def test_disable_unknown_default_rejected() -> None:
+    text = '[[rule]]\nid = "no-such-default"\nenabled = false\n'
+
+    with pytest.raises(RuleError) as raised:
+        RuleSet.from_toml(text)
+
+    assert raised.value.rule_id == "no-such-default"
+    assert raised.value.problem == (
+        "no default rule 'no-such-default' to disable. "
+        "The ids of the default rules are in bouncekit/default_rules.toml."
+    )
+
+
+def test_disable_misspelt_default_suggests_id() -> None:
+    (problem,) = problems_of('[[rule]]\nid = "status-mailbox-ful"\nenabled = false\n')
+
+    assert "Did you mean 'status-mailbox-full'?" in problem
+
+
+def test_disable_without_defaults_rejected() -> None:
+    text = '[[rule]]\nid = "status-mailbox-full"\nenabled = false\n'
+
+    with pytest.raises(RuleError, match="the default rules are not used here"):
+        RuleSet.from_toml(text, defaults=False)
+
+
+def test_check_rules_defaults_false() -> None:
+    text = '[[rule]]\nid = "status-mailbox-full"\nenabled = false\n'
+
+    assert check_rules(text) == []
+    assert len(check_rules(text, defaults=False)) == 1
+
+
+def test_parked_rule_needs_no_default() -> None:
+    text = rule_text('status = "5.*"', "enabled = false", rule_id="my-parked-rule")
+
+    rules = RuleSet.from_toml(text)
+
+    assert rules["my-parked-rule"].enabled is False
+
+
+def test_extended_disable_unknown_rule() -> None:
+    base = RuleSet([Rule("a", Outcome(Reason.BLOCKED), Conditions(status=("5.*",)))])
+    switch_off = Rule("b", Outcome(Reason.UNDEFINED), enabled=False)
+
+    with pytest.raises(RuleError, match=r"rule 'b': no rule 'b' to disable\.$"):
+        base.extended([switch_off])
+
+
+@pytest.mark.parametrize(
+    ("condition", "problem"),
+    [
+        (
+            'domain = "@example.com"',
+            "invalid domain condition '@example.com': the condition tests the part of the "
+            "address after the '@', so write 'example.com'",
+        ),
+        (
+            'domain = "pat@Example.com"',
+            "invalid domain condition 'pat@Example.com': the condition tests the part of the "
+            "address after the '@', so write 'example.com'",
+        ),
+        ('domain = " "', "invalid domain condition ' ': write a domain such as example.com"),
+        (
+            'diagnostic = ""',
+            "invalid diagnostic pattern '': an empty pattern matches every diagnostic text. "
+            "Write the words to look for.",
+        ),
+        (
+            'diagnostic = ["user unknown", "  "]',
+            "invalid diagnostic pattern '  ': an empty pattern matches every diagnostic text. "
+            "Write the words to look for.",
+        ),
+    ],
+)
+def test_text_condition_rejected(condition: str, problem: str) -> None:
+    assert problems_of(rule_text(condition)) == [problem]
+
+
+@pytest.mark.parametrize("condition", ['command = ""', 'format = ""', 'status = ""'])
+def test_empty_condition_value_rejected(condition: str) -> None:
+    (problem,) = problems_of(rule_text(condition))
+
+    assert "''" in problem
+
+
+def test_check_rules_every_bad_value_of_a_list() -> None:
+    text = rule_text('status = ["5.1", "banana", "5.1.1", "9.9.9", "5.1.1.1"]')
+
+    problems = problems_of(text)
+
+    assert [problem.split(":")[0] for problem in problems] == [
+        "invalid status condition '5.1'",
+        "invalid status condition 'banana'",
+        "invalid status condition '9.9.9'",
+        "invalid status condition '5.1.1.1'",
+    ]
+
+
+def test_check_rules_every_unknown_enum_value() -> None:
+    (problem,) = problems_of(rule_text('kind = ["dsn", "letter", "card"]'))
+
+    assert problem.startswith("unknown kind 'letter', 'card'. Use one of:")
+
+
+def test_check_rules_every_non_string_value() -> None:
+    (problem,) = problems_of(rule_text('diagnostic = ["full", 3, 4.5]'))
+
+    assert problem == "diagnostic must contain strings, not 3, 4.5"

@@ -4,6 +4,7 @@ A rule set: rule files read and checked, precedence, and classification.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import os
 import tomllib
@@ -35,7 +36,9 @@ _DEFAULT_FILE: Final = "default_rules.toml"
 # The maximum number of (kind, format, action, status, reply code, command) combinations
 # whose candidate rules a rule set keeps. Past it the cache starts over, so memory stays bounded.
 _CACHE_SIZE: Final = 4096
-_RULE_KEYS: Final = frozenset({"id", "priority", "reason", "bounce_type", "rationale", "enabled"})
+_RULE_KEYS: Final = frozenset(
+    {"id", "priority", "reason", "bounce_type", "rationale", "enabled", "match_all"}
+)
 _CONDITION_KEYS: Final = frozenset(
     {"status", "reply_code", "action", "command", "diagnostic", "domain", "format", "kind"}
 )
@@ -61,7 +64,8 @@ class RuleSet:
             catastrophic backtracking cannot hang the caller.
 
     Raises:
-        RuleError: Two rules share an id, or a condition value is invalid.
+        RuleError: Two rules share an id, a condition value is invalid, or an enabled
+            rule has no condition and no ``match_all``.
     """
 
     def __init__(self, rules: Iterable[Rule], *, pattern_timeout: float = DEFAULT_PATTERN_TIMEOUT):
@@ -74,6 +78,13 @@ class RuleSet:
                 msg = f"duplicate rule id (also in {first}). Give each rule its own id."
                 raise RuleError(msg, source=rule.source, rule_id=rule.id)
             seen[rule.id] = rule
+            coverage = _coverage_problem(
+                enabled=rule.enabled,
+                match_all=rule.conditions.match_all,
+                conditions=_written_conditions(rule.conditions),
+            )
+            if coverage is not None:
+                raise RuleError(coverage, source=rule.source, rule_id=rule.id)
         compiled = [_compile(rule) for rule in self._rules]
         order = sorted(range(len(compiled)), key=lambda index: -self._rules[index].priority)
         self._ordered = tuple(compiled[i] for i in order if self._rules[i].enabled)
@@ -111,6 +122,9 @@ class RuleSet:
         rules = load_rules(source)
         if defaults:
             return cls.default().extended(rules, pattern_timeout=pattern_timeout)
+        problems = _disable_problems(rules, None)
+        if problems:
+            raise problems[0]
         return cls(rules, pattern_timeout=pattern_timeout)
 
     def extended(self, rules: Iterable[Rule], *, pattern_timeout: float | None = None) -> RuleSet:
@@ -118,8 +132,16 @@ class RuleSet:
         Return a new rule set with *rules* added, replacing rules of the same id.
 
         The added rules come first in file order, so they win ties of priority.
+
+        Raises:
+            RuleError: A disabled rule of *rules* without conditions, which disables
+                the rule of its id, names an id that this rule set lacks. Or a rule
+                is invalid, as for :class:`RuleSet`.
         """
         added = tuple(rules)
+        problems = _disable_problems(added, self)
+        if problems:
+            raise problems[0]
         replaced = {rule.id for rule in added}
         remaining = [rule for rule in self._rules if rule.id not in replaced]
         timeout = self._timeout if pattern_timeout is None else pattern_timeout
@@ -242,15 +264,51 @@ def load_rules(source: str | os.PathLike[str]) -> tuple[Rule, ...]:
     return rules
 
 
-def check_rules(source: str | os.PathLike[str]) -> list[RuleError]:
+def check_rules(source: str | os.PathLike[str], *, defaults: bool = True) -> list[RuleError]:
     """
     Return every problem of a rule file (a path, or the text itself), or an empty list.
 
     Unlike :func:`load_rules`, this goes on after a bad rule, so one run lists the
-    problems of every rule.
+    problems of every rule. With *defaults*, as :meth:`RuleSet.from_toml` uses the
+    file by default, a rule that disables a default rule must name one.
     """
     errors: list[RuleError] = []
-    _load(source, errors)
+    rules = _load(source, errors)
+    errors.extend(_disable_problems(rules, RuleSet.default() if defaults else None))
+    return errors
+
+
+def _disables(rule: Rule) -> bool:
+    """Return whether *rule* only disables the rule of its id: disabled, with no condition."""
+    return not rule.enabled and rule.conditions.is_empty() and not rule.conditions.match_all
+
+
+def _disable_problems(rules: Iterable[Rule], base: RuleSet | None) -> list[RuleError]:
+    """
+    Return an error for each rule of *rules* that disables a rule that *base* lacks.
+
+    *base* is the rule set that *rules* extend, or ``None`` when they are used alone.
+    """
+    known = [] if base is None else [rule.id for rule in base]
+    is_default = base is not None and base is _default_rule_set()
+    errors = []
+    for rule in rules:
+        if not _disables(rule) or rule.id in known:
+            continue
+        if base is None:
+            problem = (
+                "enabled = false without conditions disables the default rule of this id, "
+                "but the default rules are not used here. Remove the rule."
+            )
+        else:
+            label = "default rule" if is_default else "rule"
+            problem = f"no {label} {rule.id!r} to disable."
+            close = difflib.get_close_matches(rule.id, known, n=1)
+            if close:
+                problem += f" Did you mean {close[0]!r}?"
+            if is_default:
+                problem += f" The ids of the default rules are in bouncekit/{_DEFAULT_FILE}."
+        errors.append(RuleError(problem, source=rule.source, rule_id=rule.id))
     return errors
 
 
@@ -321,7 +379,7 @@ def _parse_rule(table: Any, index: int, source: str, errors: list[RuleError]) ->
     problems: list[str] = []
     unknown = sorted(set(table) - _RULE_KEYS - _CONDITION_KEYS)
     if unknown:
-        known = ", ".join(sorted(_CONDITION_KEYS))
+        known = ", ".join(sorted(_CONDITION_KEYS | {"match_all"}))
         problems.append(
             f"unknown condition or key {', '.join(unknown)}. The conditions are {known}."
         )
@@ -340,6 +398,11 @@ def _parse_rule(table: Any, index: int, source: str, errors: list[RuleError]) ->
     if not isinstance(rationale, str):
         problems.append(f"rationale must be a string, not {rationale!r}")
         rationale = ""
+    match_all = table.get("match_all", False)
+    match_all_valid = isinstance(match_all, bool)
+    if not match_all_valid:
+        problems.append(f"match_all must be true or false, not {match_all!r}")
+        match_all = False
     conditions: dict[str, tuple[Any, ...]] = {}
     for key in sorted(_CONDITION_KEYS & set(table)):
         values = _condition_values(table, key, problems)
@@ -348,34 +411,75 @@ def _parse_rule(table: Any, index: int, source: str, errors: list[RuleError]) ->
     rule = Rule(
         id=rule_id,
         outcome=Outcome(reason, bounce_type),
-        conditions=Conditions(**conditions),
+        conditions=Conditions(**conditions, match_all=match_all),
         priority=priority,
         rationale=rationale,
         source=source,
         enabled=enabled,
     )
     problems.extend(_condition_problems(rule))
+    # The table's keys, not rule.conditions, tell whether conditions were written:
+    # a condition whose values are all invalid is left out of *rule*.
+    written = sorted(_CONDITION_KEYS & set(table))
+    coverage = _coverage_problem(enabled=enabled, match_all=match_all, conditions=written)
+    if coverage is not None and match_all_valid:
+        problems.append(coverage)
     errors.extend(RuleError(problem, source=source, rule_id=rule_id) for problem in problems)
     return None if problems else rule
 
 
+def _coverage_problem(*, enabled: bool, match_all: bool, conditions: list[str]) -> str | None:
+    """
+    Return why a rule with these *conditions* (names) and *match_all* is invalid, or ``None``.
+
+    An enabled rule without conditions would match every recipient and every message,
+    which a forgotten condition can do by mistake, so it must set ``match_all = true``.
+    """
+    if not enabled:
+        return None
+    if match_all and conditions:
+        return (
+            f"match_all = true cannot be combined with conditions ({', '.join(conditions)}). "
+            "Remove match_all, or the conditions."
+        )
+    if not match_all and not conditions:
+        return (
+            "the rule has no condition, so it would match every recipient and every message. "
+            "Add a condition, or write match_all = true if it should match everything."
+        )
+    return None
+
+
+def _written_conditions(conditions: Conditions) -> list[str]:
+    """Return the names of the non-empty conditions."""
+    names = []
+    for key, values in attrs.asdict(conditions, recurse=False).items():
+        if key != "match_all" and values:
+            names.append(key)
+    return names
+
+
 def _condition_problems(rule: Rule) -> list[str]:
-    """Return what keeps each condition of *rule* from compiling, one entry per condition."""
+    """Return what keeps each value of each condition of *rule* from compiling."""
     problems = []
     for key, values in attrs.asdict(rule.conditions, recurse=False).items():
-        if not values:
+        if key == "match_all" or not values:
             continue
         if key == "format":
             unknown = sorted(set(values) - FORMAT_NAMES)
             if unknown:
                 known = ", ".join(sorted(FORMAT_NAMES))
-                problems.append(f"unknown format {', '.join(unknown)}. Use one of: {known}.")
+                names = ", ".join(repr(name) for name in unknown)
+                problems.append(f"unknown format {names}. Use one of: {known}.")
             continue
-        single = attrs.evolve(rule, conditions=Conditions(**{key: values}))
-        try:
-            CompiledRule(single)
-        except ValueError as exc:
-            problems.append(str(exc))
+        # One value at a time, so that every bad value of a list is reported.
+        for value in values:
+            one_value: dict[str, Any] = {key: (value,)}
+            single = attrs.evolve(rule, conditions=Conditions(**one_value))
+            try:
+                CompiledRule(single)
+            except ValueError as exc:
+                problems.append(str(exc))
     return problems
 
 
@@ -404,19 +508,31 @@ def _condition_values(
         problems.append(f"{key} must be a string or a non-empty list of strings, not {value!r}")
         return None
     texts = []
+    wrong_types = []
     for item in values:
         if isinstance(item, int) and not isinstance(item, bool) and key == "reply_code":
             item = str(item)
-        if not isinstance(item, str):
-            problems.append(f"{key} must contain strings, not {item!r}")
-            return None
-        texts.append(item)
+        if isinstance(item, str):
+            texts.append(item)
+        else:
+            wrong_types.append(item)
+    if wrong_types:
+        items = ", ".join(repr(item) for item in wrong_types)
+        problems.append(f"{key} must contain strings, not {items}")
+        return None
     enum = _ENUM_CONDITIONS.get(key)
     if enum is None:
         return tuple(texts)
-    try:
-        return tuple(enum(text) for text in texts)
-    except ValueError:
+    members = []
+    unknown = []
+    for text in texts:
+        try:
+            members.append(enum(text))
+        except ValueError:
+            unknown.append(text)
+    if unknown:
         known = ", ".join(member.value for member in enum)
-        problems.append(f"unknown {key} in {texts!r}. Use one of: {known}.")
+        names = ", ".join(repr(text) for text in unknown)
+        problems.append(f"unknown {key} {names}. Use one of: {known}.")
         return None
+    return tuple(members)
