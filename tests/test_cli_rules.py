@@ -127,6 +127,23 @@ def test_explain_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "no such file or folder" in err
 
 
+def test_explain_notes_pattern_timeout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    message = tmp_path / "long.eml"
+    message.write_text(DSN.replace("552 5.2.2 Mailbox full", "550 " + "x" * 200))
+    rules = tmp_path / "slow.toml"
+    rules.write_text(
+        "[[rule]]\nid = 'slow'\nreason = 'blocked'\npriority = 5000\ndiagnostic = '(x+x+)+y'\n"
+    )
+
+    status, out, _ = run(capsys, "explain", "--rules", str(rules), str(message))
+
+    assert status == 0
+    assert out.endswith(
+        "    note: a pattern of rule slow ran out of time on this diagnostic"
+        " and counted as not matching\n"
+    )
+
+
 def test_rules_check_valid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rules = tmp_path / "site.toml"
     rules.write_text(HARD_WHEN_FULL)

@@ -241,6 +241,7 @@ diagnostic = '(a|aa)+$'
     elapsed = time.monotonic() - started
 
     assert verdict.rule != "evil"
+    assert verdict.timed_out == ("evil",)
     assert elapsed < 5
 
 
@@ -469,3 +470,64 @@ def test_check_rules_every_non_string_value() -> None:
     (problem,) = problems_of(rule_text('diagnostic = ["full", 3, 4.5]'))
 
     assert problem == "diagnostic must contain strings, not 3, 4.5"
+
+
+def long_diagnostic_bounce(diagnostic: str) -> Bounce:
+    victim = Recipient("pat@example.net", Action.FAILED, diagnostic=diagnostic)
+    return Bounce(kind=BounceKind.DSN, recipients=(victim,))
+
+
+def test_timed_out_empty_without_timeout() -> None:
+    (verdict,) = RuleSet.default().classify(FULL_MAILBOX)
+
+    assert verdict.timed_out == ()
+
+
+def test_timed_out_kept_when_rule_matches() -> None:
+    text = rule_text("priority = 5000", "diagnostic = ['(a|aa)+$', 'a!']", rule_id="evil")
+    rules = RuleSet.from_toml(text, pattern_timeout=0.05)
+
+    (verdict,) = rules.classify(long_diagnostic_bounce("a" * 5000 + "!"))
+
+    assert verdict.rule == "evil"
+    assert verdict.evidence[-1].text == "a!"
+    assert verdict.timed_out == ("evil",)
+
+
+def test_timed_out_without_any_match() -> None:
+    text = rule_text("diagnostic = '(x+x+)+y'", rule_id="evil")
+    rules = RuleSet.from_toml(text, defaults=False, pattern_timeout=0.05)
+
+    (verdict,) = rules.classify(long_diagnostic_bounce("x" * 3000))
+
+    assert verdict.rule == ""
+    assert verdict.timed_out == ("evil",)
+
+
+@pytest.mark.parametrize("timeout", [0, 0.0, -1, float("inf"), float("nan")])
+def test_pattern_timeout_not_positive(timeout: float) -> None:
+    with pytest.raises(ValueError, match=f"invalid pattern_timeout {timeout!r}:"):
+        RuleSet([], pattern_timeout=timeout)
+    with pytest.raises(ValueError, match=f"invalid pattern_timeout {timeout!r}:"):
+        RuleSet.from_toml(OVERRIDE, pattern_timeout=timeout)
+    with pytest.raises(ValueError, match=f"invalid pattern_timeout {timeout!r}:"):
+        RuleSet.default().extended([], pattern_timeout=timeout)
+
+
+@pytest.mark.parametrize("timeout", ["1", True, None])
+def test_pattern_timeout_not_a_number(timeout: object) -> None:
+    expected = f"pattern_timeout must be a number of seconds \\(int or float\\), not {timeout!r}"
+
+    with pytest.raises(TypeError, match=expected):
+        RuleSet([], pattern_timeout=timeout)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=expected):
+        RuleSet.from_toml(OVERRIDE, pattern_timeout=timeout)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("timeout", [1, 0.5])
+def test_pattern_timeout_int_or_float(timeout: float) -> None:
+    text = rule_text("diagnostic = 'full'", "priority = 5000")
+
+    (verdict,) = RuleSet.from_toml(text, pattern_timeout=timeout).classify(FULL_MAILBOX)
+
+    assert verdict.rule == "x"

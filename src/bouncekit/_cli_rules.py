@@ -114,6 +114,9 @@ def write_explanation(source: str, bounce: Bounce, rules: RuleSet, out: TextIO) 
         _write_verdict("message", rules.classify_message(bounce), rules, out)
     for classification in rules.classify(bounce):
         _write_verdict(classification.address or "", classification, rules, out)
+        for rule_id in classification.timed_out:
+            note = f"a pattern of rule {rule_id} ran out of time on this diagnostic"
+            out.write(f"    note: {note} and counted as not matching\n")
 
 
 def _write_verdict(label: str, verdict: Classification, rules: RuleSet, out: TextIO) -> None:

@@ -235,15 +235,21 @@ class CompiledRule:
             evidence.append(Evidence("reply_code", reply))
         return tuple(evidence)
 
-    def match_text(self, facts: Facts, timeout: float) -> tuple[Evidence, ...] | None:
-        """Return the evidence when the domain and pattern conditions hold, else ``None``."""
+    def match_text(
+        self, facts: Facts, timeout: float, timed_out: list[str]
+    ) -> tuple[Evidence, ...] | None:
+        """
+        Return the evidence when the domain and pattern conditions hold, else ``None``.
+
+        When a pattern runs out of time, the rule's id is added to *timed_out*.
+        """
         evidence: tuple[Evidence, ...] = ()
         if self.domain_exact or self.domain_globs:
             if not self._domain_matches(facts.domain):
                 return None
             evidence = (Evidence("domain", facts.domain),)
         if self.alternatives:
-            found = _search(self.alternatives, facts, timeout)
+            found = _search(self.alternatives, facts, timeout, self.rule.id, timed_out)
             if found is None:
                 return None
             evidence = (*evidence, Evidence("diagnostic", found))
@@ -274,8 +280,19 @@ def _has_glob(text: str) -> bool:
     return any(char in text for char in "*?[")
 
 
-def _search(alternatives: tuple[Alternative, ...], facts: Facts, timeout: float) -> str | None:
-    """Return the text the first matching pattern matched, or ``None``."""
+def _search(
+    alternatives: tuple[Alternative, ...],
+    facts: Facts,
+    timeout: float,
+    rule_id: str,
+    timed_out: list[str],
+) -> str | None:
+    """
+    Return the text the first matching pattern matched, or ``None``.
+
+    A pattern that runs out of time counts as not matching, and adds *rule_id* to
+    *timed_out* once, so the classification can report it.
+    """
     if not facts.diagnostic:
         return None
     folded = facts.folded
@@ -290,8 +307,8 @@ def _search(alternatives: tuple[Alternative, ...], facts: Facts, timeout: float)
         try:
             found = pattern.search(facts.diagnostic, timeout=timeout)
         except TimeoutError:
-            # NOTE: a pattern that runs out of time counts as not matching, and the
-            # classification does not record that it happened.
+            if rule_id not in timed_out:
+                timed_out.append(rule_id)
             continue
         if found is not None:
             return str(found.group())[:_EVIDENCE_LENGTH]

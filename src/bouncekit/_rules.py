@@ -197,6 +197,10 @@ class Classification:
         reason: Why, in bouncekit's vocabulary.
         rule: The id of the rule that decided, or ``""`` when none matched.
         evidence: The winning rule's conditions with the values that satisfied them.
+        timed_out: Ids of the rules, in the order tried, with a diagnostic pattern
+            that ran out of time (``pattern_timeout``) on this recipient's text. Such
+            a pattern counted as not matching, so the verdict may differ from the one
+            the pattern would have given.
     """
 
     address: str | None
@@ -204,6 +208,7 @@ class Classification:
     reason: Reason
     rule: str
     evidence: tuple[Evidence, ...] = ()
+    timed_out: tuple[str, ...] = ()
 
     @property
     def adobe_failure_type(self) -> AdobeFailureType:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import math
 import os
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
@@ -59,18 +60,22 @@ class RuleSet:
 
     Args:
         rules: The rules, in file order. Ids must be unique.
-        pattern_timeout: Seconds one diagnostic pattern may run on one text. A pattern
-            that runs longer counts as not matching, so a pattern written with
-            catastrophic backtracking cannot hang the caller.
+        pattern_timeout: Seconds one diagnostic pattern may run on one text, a
+            positive ``int`` or ``float``. A pattern that runs longer counts as not
+            matching, so a pattern written with catastrophic backtracking cannot hang
+            the caller, and its rule's id is listed in
+            :attr:`Classification.timed_out`.
 
     Raises:
+        TypeError: *pattern_timeout* is not an ``int`` or ``float`` (``bool`` included).
+        ValueError: *pattern_timeout* is not a positive finite number.
         RuleError: Two rules share an id, a condition value is invalid, or an enabled
             rule has no condition and no ``match_all``.
     """
 
     def __init__(self, rules: Iterable[Rule], *, pattern_timeout: float = DEFAULT_PATTERN_TIMEOUT):
+        self._timeout = _checked_timeout(pattern_timeout)
         self._rules = tuple(rules)
-        self._timeout = pattern_timeout
         seen: dict[str, Rule] = {}
         for rule in self._rules:
             if rule.id in seen:
@@ -118,7 +123,10 @@ class RuleSet:
         Raises:
             RuleError: The file cannot be read, is not valid TOML, or contains an
                 invalid rule. The message names the file, the rule id and the problem.
+            TypeError: *pattern_timeout* is not a number, as for :class:`RuleSet`.
+            ValueError: *pattern_timeout* is not positive, as for :class:`RuleSet`.
         """
+        _checked_timeout(pattern_timeout)
         rules = load_rules(source)
         if defaults:
             return cls.default().extended(rules, pattern_timeout=pattern_timeout)
@@ -144,7 +152,7 @@ class RuleSet:
             raise problems[0]
         replaced = {rule.id for rule in added}
         remaining = [rule for rule in self._rules if rule.id not in replaced]
-        timeout = self._timeout if pattern_timeout is None else pattern_timeout
+        timeout = self._timeout if pattern_timeout is None else _checked_timeout(pattern_timeout)
         return RuleSet((*added, *remaining), pattern_timeout=timeout)
 
     @property
@@ -192,17 +200,27 @@ class RuleSet:
         candidates = self._candidates.get(facts.key)
         if candidates is None:
             candidates = self._find_candidates(facts)
+        timed_out: list[str] = []
         for compiled, key_evidence in candidates:
             evidence = key_evidence
             if compiled.needs_text:
-                text_evidence = compiled.match_text(facts, self._timeout)
+                text_evidence = compiled.match_text(facts, self._timeout, timed_out)
                 if text_evidence is None:
                     continue
                 evidence = (*key_evidence, *text_evidence)
             outcome = compiled.rule.outcome
             bounce_type = outcome.bounce_type or bounce_type_for(outcome.reason, recipient)
-            return Classification(address, bounce_type, outcome.reason, compiled.rule.id, evidence)
-        return Classification(address, BounceType.SOFT, Reason.UNDEFINED, NO_RULE)
+            return Classification(
+                address,
+                bounce_type,
+                outcome.reason,
+                compiled.rule.id,
+                evidence,
+                tuple(timed_out),
+            )
+        return Classification(
+            address, BounceType.SOFT, Reason.UNDEFINED, NO_RULE, timed_out=tuple(timed_out)
+        )
 
     def _find_candidates(
         self, facts: Facts
@@ -231,6 +249,26 @@ def classify(bounce: Bounce, rules: RuleSet | None = None) -> tuple[Classificati
 def classify_message(bounce: Bounce, rules: RuleSet | None = None) -> Classification:
     """Return the verdict on *bounce* as a whole, as :meth:`RuleSet.classify_message` does."""
     return (RuleSet.default() if rules is None else rules).classify_message(bounce)
+
+
+def _checked_timeout(value: object) -> float:
+    """
+    Return *value* as a number of seconds for ``pattern_timeout``.
+
+    Raises:
+        TypeError: *value* is not an ``int`` or a ``float``, or is a ``bool``.
+        ValueError: *value* is zero, negative, infinite or NaN.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        msg = f"pattern_timeout must be a number of seconds (int or float), not {value!r}"
+        raise TypeError(msg)
+    if not (math.isfinite(value) and value > 0):
+        msg = (
+            f"invalid pattern_timeout {value!r}: it must be a positive number of seconds, "
+            f"such as the default {DEFAULT_PATTERN_TIMEOUT}"
+        )
+        raise ValueError(msg)
+    return float(value)
 
 
 @functools.cache
