@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime
 import email
 import email.policy
+import json
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -544,3 +546,64 @@ def test_incomplete_address_other_domain() -> None:
     body = "Final-Recipient: rfc822; @example.net\nAction: failed\nStatus: 5.1.2\n"
     bounce = bouncekit.parse(_dsn_with_notice(notice, body))
     assert [r.address for r in bounce.recipients] == ["@example.net"]
+
+
+def test_path_rejected_with_hint() -> None:
+    with pytest.raises(TypeError, match=r"read_bytes\(\)"):
+        bouncekit.parse(Path("bounces/0001.eml"))  # type: ignore[arg-type]
+
+
+def test_file_name_text_defect_hint() -> None:
+    bounce = bouncekit.parse("bounces/0001.eml")
+    assert bounce.kind is BounceKind.NOT_BOUNCE
+    assert "looks like a file name" in bounce.defects[0].message
+
+
+def test_plain_text_defect_no_hint() -> None:
+    bounce = bouncekit.parse("just some words")
+    assert "file name" not in bounce.defects[0].message
+
+
+def test_bytearray_accepted() -> None:
+    data = make_dsn(PER_MESSAGE + "\n" + FULL_GROUP)
+    assert bouncekit.parse(bytearray(data)) == bouncekit.parse(data)
+
+
+def test_repr_short() -> None:
+    bounce = bouncekit.parse(make_dsn(PER_MESSAGE + "\n" + FULL_GROUP))
+    text = repr(bounce)
+    assert len(text) < 1000
+    assert "alice@example.net" in text
+    assert "<DeliveryStatus, 1 recipient group(s)>" in text
+    assert "dsn=" not in text
+
+
+def test_to_dict_is_json() -> None:
+    bounce = bouncekit.parse(make_dsn(PER_MESSAGE + "\n" + FULL_GROUP))
+    record = json.loads(json.dumps(bounce.to_dict()))
+    assert record["kind"] == "dsn"
+    assert record["original_message_id"] == "<campaign-7.alice@example.com>"
+    assert record["recipients"][0]["status"] == "5.1.1"
+    assert record["recipients"][0]["action"] == "failed"
+
+
+def test_undeclared_boundary_splits_report() -> None:
+    raw = (
+        "From: MAILER-DAEMON@mx.example.org\n"
+        "To: bounces@example.com\n"
+        "MIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="AA"\n'
+        "\n--AA\nContent-Type: text/plain\n\nYour message could not be delivered.\n"
+        "\n--AA\nContent-Type: message/delivery-status\n\n"
+        f"{PER_MESSAGE}\n{FULL_GROUP}\n"
+        "--ZZ\n"
+        f"{RETURNED_HEADERS}\n"
+        "--ZZ--\n"
+    ).encode()
+    bounce = bouncekit.parse(raw)
+    codes = [defect.code for defect in bounce.defects]
+    assert bounce.original_message_id == "<campaign-7.alice@example.com>"
+    assert bounce.original_headers.get("X-Campaign-Id") == "spring-7"
+    assert [r.address for r in bounce.recipients] == ["alice@example.net"]
+    assert "stray-boundary" in codes
+    assert "invalid-recipient-group" not in codes

@@ -11,7 +11,7 @@ import attrs
 
 from bouncekit._model import Action, BounceKind, BounceType, Reason, Recipient
 from bouncekit._reasons import REASONS, AdobeFailureReason, AdobeFailureType, adobe_failure_type
-from bouncekit.exceptions import BounceKitError
+from bouncekit.exceptions import RuleError
 
 __all__ = [
     "DEFAULT_PATTERN_TIMEOUT",
@@ -30,24 +30,6 @@ NO_RULE: Final = ""
 
 DEFAULT_PATTERN_TIMEOUT: Final = 0.05
 """Seconds one diagnostic pattern may run on one text before it counts as not matching."""
-
-
-class RuleError(BounceKitError, ValueError):
-    """
-    A rule or rule file is invalid.
-
-    Attributes:
-        source: The file (or ``"<string>"``) the rule came from.
-        rule_id: The id of the rule at fault, or ``None`` when the problem is not in one rule.
-        problem: What is wrong, and what to do.
-    """
-
-    def __init__(self, problem: str, *, source: str = "<rules>", rule_id: str | None = None):
-        self.source = source
-        self.rule_id = rule_id
-        self.problem = problem
-        where = source if rule_id is None else f"{source}: rule {rule_id!r}"
-        super().__init__(f"{where}: {problem}")
 
 
 @attrs.frozen

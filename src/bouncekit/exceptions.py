@@ -24,6 +24,7 @@ __all__ = [
     "Pop3Error",
     "Pop3TimeoutError",
     "RemoteProtocolError",
+    "RuleError",
     "ServerError",
     "SignedIdError",
     "StoreError",
@@ -142,6 +143,24 @@ class CommitUncertainError(MailboxError):
         self.uncertain_marks = uncertain_marks
 
 
+class RuleError(BounceKitError, ValueError):
+    """
+    A rule or rule file is invalid.
+
+    Attributes:
+        source: The file (or ``"<string>"``) the rule came from.
+        rule_id: The id of the rule at fault, or ``None`` when the problem is not in one rule.
+        problem: What is wrong, and what to do.
+    """
+
+    def __init__(self, problem: str, *, source: str = "<rules>", rule_id: str | None = None):
+        self.source = source
+        self.rule_id = rule_id
+        self.problem = problem
+        where = source if rule_id is None else f"{source}: rule {rule_id!r}"
+        super().__init__(f"{where}: {problem}")
+
+
 class CorrelationError(BounceKitError, ValueError):
     """A key, domain, identifier or record that correlation cannot use."""
 
@@ -173,3 +192,8 @@ class AlteredIdError(SignedIdError):
 
 class StoreError(BounceKitError):
     """A correlation store could not read or write its database."""
+
+
+def __dir__() -> list[str]:
+    # Tab completion shows the public names only.
+    return sorted(__all__)
