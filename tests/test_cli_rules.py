@@ -207,6 +207,22 @@ def test_rules_check_rule_that_cannot_work(
     assert err.endswith(f"bouncekit: 1 error(s) in {rules}\n")
 
 
+def test_rules_check_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "rules=v2.toml"
+
+    status, _, err = run(capsys, "rules", "check", str(path))
+
+    assert status == 1
+    assert err.startswith(f"{path}: rule file not found\n")
+
+
+def test_rules_check_empty_path(capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = run(capsys, "rules", "check", "")
+
+    assert status == 1
+    assert err.startswith("<empty path>: invalid rule file path '': the path is empty.")
+
+
 def mbox_of_two(tmp_path: Path) -> Path:
     box = tmp_path / "two.mbox"
     first = Path(__file__).parent.parent / "examples" / "user-unknown.eml"

@@ -15,7 +15,9 @@ from bouncekit.rules import (
     RuleError,
     RuleSet,
     check_rules,
+    check_rules_text,
     load_rules,
+    load_rules_text,
 )
 
 FULL_MAILBOX = Bounce(
@@ -50,7 +52,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_from_toml_text() -> None:
-    rules = RuleSet.from_toml(OVERRIDE, defaults=False)
+    rules = RuleSet.from_toml_text(OVERRIDE, defaults=False)
 
     assert [rule.id for rule in rules] == ["status-mailbox-full"]
     assert rules["status-mailbox-full"].source == "<string>"
@@ -89,7 +91,7 @@ reason = "suspended"
 diagnostic = 'mailbox full'
 domain = "example.net"
 """
-    rules = RuleSet.from_toml(text)
+    rules = RuleSet.from_toml_text(text)
 
     (verdict,) = rules.classify(FULL_MAILBOX)
 
@@ -100,7 +102,7 @@ domain = "example.net"
 
 def test_disabled_rule_switches_default_off() -> None:
     text = '[[rule]]\nid = "status-mailbox-full"\nenabled = false\n'
-    rules = RuleSet.from_toml(text)
+    rules = RuleSet.from_toml_text(text)
 
     (verdict,) = rules.classify(FULL_MAILBOX)
 
@@ -110,11 +112,11 @@ def test_disabled_rule_switches_default_off() -> None:
 
 def test_enabled_must_be_boolean() -> None:
     with pytest.raises(RuleError, match="enabled must be true or false"):
-        RuleSet.from_toml("[[rule]]\nid = 'x'\nreason = 'blocked'\nenabled = 'no'\n")
+        RuleSet.from_toml_text("[[rule]]\nid = 'x'\nreason = 'blocked'\nenabled = 'no'\n")
 
 
 def test_defaults_unchanged_by_user_rules() -> None:
-    RuleSet.from_toml(OVERRIDE)
+    RuleSet.from_toml_text(OVERRIDE)
 
     (verdict,) = RuleSet.default().classify(FULL_MAILBOX)
 
@@ -169,14 +171,104 @@ def test_duplicate_id_in_file(tmp_path: Path) -> None:
         RuleSet.from_toml(write(tmp_path, text))
 
 
-def test_missing_str_path(tmp_path: Path) -> None:
-    with pytest.raises(RuleError, match="cannot read the rule file"):
-        RuleSet.from_toml(str(tmp_path / "typo.toml"))
+def test_missing_str_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    with pytest.raises(RuleError) as raised:
+        RuleSet.from_toml("rules=v2.toml")
+
+    assert str(raised.value) == "rules=v2.toml: rule file not found"
+    assert raised.value.source == "rules=v2.toml"
 
 
 def test_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(RuleError, match="cannot read the rule file"):
-        RuleSet.from_toml(tmp_path / "absent.toml")
+    path = tmp_path / "absent.toml"
+
+    with pytest.raises(RuleError) as raised:
+        RuleSet.from_toml(path)
+
+    assert str(raised.value) == f"{path}: rule file not found"
+
+
+def test_str_path_with_toml_characters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("[site]=rules.toml").write_text(OVERRIDE, encoding="utf-8")
+
+    rules = RuleSet.from_toml("[site]=rules.toml", defaults=False)
+
+    assert rules["status-mailbox-full"].source == "[site]=rules.toml"
+
+
+def test_empty_path() -> None:
+    with pytest.raises(RuleError) as raised:
+        RuleSet.from_toml("")
+
+    assert raised.value.problem == (
+        "invalid rule file path '': the path is empty. Give the path of a TOML rule file."
+    )
+
+
+def test_folder_path(tmp_path: Path) -> None:
+    with pytest.raises(RuleError) as raised:
+        RuleSet.from_toml(tmp_path)
+
+    assert str(raised.value) == f"{tmp_path}: cannot read the rule file: it is a folder"
+
+
+def test_non_utf8_file(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(b"# caf\xe9\n")
+
+    with pytest.raises(RuleError) as raised:
+        RuleSet.from_toml(path)
+
+    assert raised.value.problem.startswith("cannot read the rule file: it is not UTF-8 (")
+
+
+def test_toml_text_given_as_path() -> None:
+    with pytest.raises(RuleError) as raised:
+        RuleSet.from_toml(OVERRIDE)
+
+    assert raised.value.source == "<path with a line break>"
+    assert "RuleSet.from_toml_text()" in raised.value.problem
+
+
+def test_from_toml_text_source_name() -> None:
+    rules = RuleSet.from_toml_text(OVERRIDE, source="site database", defaults=False)
+
+    assert rules["status-mailbox-full"].source == "site database"
+
+
+def test_from_toml_rejects_bytes() -> None:
+    with pytest.raises(TypeError, match=r"must be a str or os\.PathLike, not bytes"):
+        RuleSet.from_toml(OVERRIDE.encode())  # type: ignore[arg-type]
+
+
+def test_from_toml_text_rejects_bytes() -> None:
+    with pytest.raises(TypeError, match="TOML text must be a str, not bytes"):
+        RuleSet.from_toml_text(OVERRIDE.encode())  # type: ignore[arg-type]
+
+
+def test_check_rules_missing_path(tmp_path: Path) -> None:
+    (error,) = check_rules(tmp_path / "absent.toml")
+
+    assert error.problem == "rule file not found"
+
+
+def test_check_rules_path(tmp_path: Path) -> None:
+    assert check_rules(write(tmp_path, OVERRIDE)) == []
+
+
+def test_load_rules_path(tmp_path: Path) -> None:
+    (rule,) = load_rules(str(write(tmp_path, OVERRIDE)))
+
+    assert rule.id == "status-mailbox-full"
+
+
+def test_check_rules_text_not_a_path() -> None:
+    (error,) = check_rules_text("rules=v2.toml")
+
+    assert error.problem.startswith("invalid TOML:")
 
 
 def test_rule_error_is_bouncekit_error() -> None:
@@ -200,7 +292,7 @@ id = "b"
 reason = "blocked"
 status = "5.*"
 """
-    errors = check_rules(text)
+    errors = check_rules_text(text)
 
     assert [(error.rule_id, error.problem.split(" ")[0]) for error in errors] == [
         ("a", "unknown"),
@@ -210,7 +302,7 @@ status = "5.*"
 
 
 def test_check_rules_valid_file() -> None:
-    assert check_rules(OVERRIDE) == []
+    assert check_rules_text(OVERRIDE) == []
 
 
 def test_load_rules_keeps_file_order() -> None:
@@ -219,7 +311,7 @@ def test_load_rules_keeps_file_order() -> None:
         "[[rule]]\nid = 'a'\nreason = 'blocked'\nstatus = '5.*'\n"
     )
 
-    assert [rule.id for rule in load_rules(text)] == ["b", "a"]
+    assert [rule.id for rule in load_rules_text(text)] == ["b", "a"]
 
 
 def test_catastrophic_pattern_cannot_hang() -> None:
@@ -232,7 +324,7 @@ priority = 5000
 reason = "blocked"
 diagnostic = '(a|aa)+$'
 """
-    rules = RuleSet.from_toml(text, pattern_timeout=0.05)
+    rules = RuleSet.from_toml_text(text, pattern_timeout=0.05)
     victim = Recipient("pat@example.net", Action.FAILED, diagnostic="a" * 5000 + "!")
     bounce = Bounce(kind=BounceKind.DSN, recipients=(victim,))
 
@@ -246,7 +338,7 @@ diagnostic = '(a|aa)+$'
 
 
 def test_nested_quantifier_pattern_cannot_hang() -> None:
-    rules = RuleSet.from_toml(
+    rules = RuleSet.from_toml_text(
         "[[rule]]\nid = 'evil'\nreason = 'blocked'\ndiagnostic = '(a+)+$'\n",
         defaults=False,
         pattern_timeout=0.05,
@@ -268,14 +360,14 @@ bounce_type = "hardd"
 priority = "high"
 reply_code = "5x0"
 """
-    problems = [error.problem.split(" ")[0:2] for error in check_rules(text)]
+    problems = [error.problem.split(" ")[0:2] for error in check_rules_text(text)]
     assert len(problems) == 4
     assert ["unknown", "bounce_type"] in problems
     assert ["priority", "must"] in problems
 
 
 def test_check_rules_unknown_format() -> None:
-    errors = check_rules('[[rule]]\nid = "a"\nreason = "filtered"\nformat = "postfx"\n')
+    errors = check_rules_text('[[rule]]\nid = "a"\nreason = "filtered"\nformat = "postfx"\n')
     assert len(errors) == 1
     assert errors[0].problem.startswith("unknown format 'postfx'. Use one of:")
     assert "postfix" in errors[0].problem
@@ -286,14 +378,14 @@ def rule_text(*lines: str, rule_id: str = "x", reason: str = "blocked") -> str:
 
 
 def problems_of(text: str) -> list[str]:
-    return [error.problem for error in check_rules(text)]
+    return [error.problem for error in check_rules_text(text)]
 
 
 def test_rule_without_condition_rejected() -> None:
     text = rule_text('bounce_type = "hard"', rule_id="catch-everything", reason="user_unknown")
 
     with pytest.raises(RuleError) as raised:
-        RuleSet.from_toml(text)
+        RuleSet.from_toml_text(text)
 
     assert raised.value.rule_id == "catch-everything"
     assert raised.value.problem.startswith("the rule has no condition")
@@ -308,7 +400,7 @@ def test_rule_without_condition_rejected_in_code() -> None:
 
 
 def test_match_all_rule_matches_everything() -> None:
-    rules = RuleSet.from_toml(rule_text("match_all = true", "priority = 5000"))
+    rules = RuleSet.from_toml_text(rule_text("match_all = true", "priority = 5000"))
 
     (verdict,) = rules.classify(FULL_MAILBOX)
 
@@ -365,7 +457,7 @@ def test_disable_unknown_default_rejected() -> None:
     text = '[[rule]]\nid = "no-such-default"\nenabled = false\n'
 
     with pytest.raises(RuleError) as raised:
-        RuleSet.from_toml(text)
+        RuleSet.from_toml_text(text)
 
     assert raised.value.rule_id == "no-such-default"
     assert raised.value.problem == (
@@ -384,20 +476,20 @@ def test_disable_without_defaults_rejected() -> None:
     text = '[[rule]]\nid = "status-mailbox-full"\nenabled = false\n'
 
     with pytest.raises(RuleError, match="the default rules are not used here"):
-        RuleSet.from_toml(text, defaults=False)
+        RuleSet.from_toml_text(text, defaults=False)
 
 
 def test_check_rules_defaults_false() -> None:
     text = '[[rule]]\nid = "status-mailbox-full"\nenabled = false\n'
 
-    assert check_rules(text) == []
-    assert len(check_rules(text, defaults=False)) == 1
+    assert check_rules_text(text) == []
+    assert len(check_rules_text(text, defaults=False)) == 1
 
 
 def test_parked_rule_needs_no_default() -> None:
     text = rule_text('status = "5.*"', "enabled = false", rule_id="my-parked-rule")
 
-    rules = RuleSet.from_toml(text)
+    rules = RuleSet.from_toml_text(text)
 
     assert rules["my-parked-rule"].enabled is False
 
@@ -485,7 +577,7 @@ def test_timed_out_empty_without_timeout() -> None:
 
 def test_timed_out_kept_when_rule_matches() -> None:
     text = rule_text("priority = 5000", "diagnostic = ['(a|aa)+$', 'a!']", rule_id="evil")
-    rules = RuleSet.from_toml(text, pattern_timeout=0.05)
+    rules = RuleSet.from_toml_text(text, pattern_timeout=0.05)
 
     (verdict,) = rules.classify(long_diagnostic_bounce("a" * 5000 + "!"))
 
@@ -496,7 +588,7 @@ def test_timed_out_kept_when_rule_matches() -> None:
 
 def test_timed_out_without_any_match() -> None:
     text = rule_text("diagnostic = '(x+x+)+y'", rule_id="evil")
-    rules = RuleSet.from_toml(text, defaults=False, pattern_timeout=0.05)
+    rules = RuleSet.from_toml_text(text, defaults=False, pattern_timeout=0.05)
 
     (verdict,) = rules.classify(long_diagnostic_bounce("x" * 3000))
 
@@ -509,7 +601,7 @@ def test_pattern_timeout_not_positive(timeout: float) -> None:
     with pytest.raises(ValueError, match=f"invalid pattern_timeout {timeout!r}:"):
         RuleSet([], pattern_timeout=timeout)
     with pytest.raises(ValueError, match=f"invalid pattern_timeout {timeout!r}:"):
-        RuleSet.from_toml(OVERRIDE, pattern_timeout=timeout)
+        RuleSet.from_toml_text(OVERRIDE, pattern_timeout=timeout)
     with pytest.raises(ValueError, match=f"invalid pattern_timeout {timeout!r}:"):
         RuleSet.default().extended([], pattern_timeout=timeout)
 
@@ -521,13 +613,13 @@ def test_pattern_timeout_not_a_number(timeout: object) -> None:
     with pytest.raises(TypeError, match=expected):
         RuleSet([], pattern_timeout=timeout)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=expected):
-        RuleSet.from_toml(OVERRIDE, pattern_timeout=timeout)  # type: ignore[arg-type]
+        RuleSet.from_toml_text(OVERRIDE, pattern_timeout=timeout)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("timeout", [1, 0.5])
 def test_pattern_timeout_int_or_float(timeout: float) -> None:
     text = rule_text("diagnostic = 'full'", "priority = 5000")
 
-    (verdict,) = RuleSet.from_toml(text, pattern_timeout=timeout).classify(FULL_MAILBOX)
+    (verdict,) = RuleSet.from_toml_text(text, pattern_timeout=timeout).classify(FULL_MAILBOX)
 
     assert verdict.rule == "x"

@@ -133,10 +133,10 @@ def _write_verdict(label: str, verdict: Classification, rules: RuleSet, out: Tex
 
 
 def _check(args: argparse.Namespace) -> int:
-    errors = check_rules(Path(args.file))
+    errors = check_rules(args.file)
     if not errors:
         try:
-            own = load_rules(Path(args.file))
+            own = load_rules(args.file)
             RuleSet.default().extended(own)
         except RuleError as exc:
             errors = [exc]

@@ -31,7 +31,15 @@ from bouncekit._rules import (
     bounce_type_for,
 )
 
-__all__ = ["RuleSet", "check_rules", "classify", "classify_message", "load_rules"]
+__all__ = [
+    "RuleSet",
+    "check_rules",
+    "check_rules_text",
+    "classify",
+    "classify_message",
+    "load_rules",
+    "load_rules_text",
+]
 
 _DEFAULT_FILE: Final = "default_rules.toml"
 # The maximum number of (kind, format, action, status, reply code, command) combinations
@@ -103,31 +111,61 @@ class RuleSet:
     @classmethod
     def from_toml(
         cls,
-        source: str | os.PathLike[str],
+        path: str | os.PathLike[str],
         *,
         defaults: bool = True,
         pattern_timeout: float = DEFAULT_PATTERN_TIMEOUT,
     ) -> RuleSet:
         """
-        Read a rule file and combine it with the default rules.
+        Read the rule file at *path* and combine it with the default rules.
 
         Args:
-            source: A path, or the TOML text itself. A ``str`` is TOML text when it
-                has a line break, or an ``=`` or ``[`` and names no existing file;
-                any other ``str`` is a path.
-            defaults: Whether to add the default rules. A rule in *source* with the
-                id of a default rule replaces it. The other rules of *source* come
+            path: The path of a TOML rule file, as a ``str`` or a path-like object.
+                A ``str`` is always a path: for TOML text, use :meth:`from_toml_text`.
+            defaults: Whether to add the default rules. A rule of the file with the
+                id of a default rule replaces it. The other rules of the file come
                 before the defaults, so they win ties of priority.
             pattern_timeout: As for :class:`RuleSet`.
 
         Raises:
-            RuleError: The file cannot be read, is not valid TOML, or contains an
-                invalid rule. The message names the file, the rule id and the problem.
-            TypeError: *pattern_timeout* is not a number, as for :class:`RuleSet`.
+            RuleError: *path* is empty, the file is not found or cannot be read, is
+                not valid TOML, or contains an invalid rule. The message names the
+                file, the rule id and the problem.
+            TypeError: *path* is not a ``str`` or path-like object, or
+                *pattern_timeout* is not a number, as for :class:`RuleSet`.
             ValueError: *pattern_timeout* is not positive, as for :class:`RuleSet`.
         """
         _checked_timeout(pattern_timeout)
-        rules = load_rules(source)
+        return cls._combined(load_rules(path), defaults, pattern_timeout)
+
+    @classmethod
+    def from_toml_text(
+        cls,
+        text: str,
+        *,
+        source: str = "<string>",
+        defaults: bool = True,
+        pattern_timeout: float = DEFAULT_PATTERN_TIMEOUT,
+    ) -> RuleSet:
+        """
+        Read rules from TOML *text* and combine them with the default rules.
+
+        Args:
+            text: The content of a rule file.
+            source: The name that error messages and :attr:`Rule.source` give the text.
+            defaults: As for :meth:`from_toml`.
+            pattern_timeout: As for :class:`RuleSet`.
+
+        Raises:
+            RuleError: As for :meth:`from_toml`.
+            TypeError: *text* is not a ``str``, or *pattern_timeout* is not a number.
+            ValueError: *pattern_timeout* is not positive, as for :class:`RuleSet`.
+        """
+        _checked_timeout(pattern_timeout)
+        return cls._combined(load_rules_text(text, source=source), defaults, pattern_timeout)
+
+    @classmethod
+    def _combined(cls, rules: tuple[Rule, ...], defaults: bool, pattern_timeout: float) -> RuleSet:
         if defaults:
             return cls.default().extended(rules, pattern_timeout=pattern_timeout)
         problems = _disable_problems(rules, None)
@@ -288,32 +326,82 @@ def _compile(rule: Rule) -> CompiledRule:
         raise RuleError(str(exc), source=rule.source, rule_id=rule.id) from None
 
 
-def load_rules(source: str | os.PathLike[str]) -> tuple[Rule, ...]:
+def load_rules(path: str | os.PathLike[str]) -> tuple[Rule, ...]:
     """
-    Read the rules of a TOML rule file (a path, or the text itself), checking each.
+    Read the rules of the TOML rule file at *path*, checking each.
+
+    A ``str`` is always a path: for TOML text, use :func:`load_rules_text`.
 
     Raises:
         RuleError: As for :meth:`RuleSet.from_toml`, for the first problem found.
+        TypeError: *path* is not a ``str`` or path-like object.
     """
     errors: list[RuleError] = []
-    rules = _load(source, errors)
+    rules = _load_file(path, errors)
+    return _first_error_raised(rules, errors)
+
+
+def load_rules_text(text: str, *, source: str = "<string>") -> tuple[Rule, ...]:
+    """
+    Read the rules of TOML *text*, checking each, and name them *source* in messages.
+
+    Raises:
+        RuleError: As for :meth:`RuleSet.from_toml`, for the first problem found.
+        TypeError: *text* is not a ``str``.
+    """
+    errors: list[RuleError] = []
+    rules = _parse_rules(_checked_text(text), source, errors)
+    return _first_error_raised(rules, errors)
+
+
+def check_rules(path: str | os.PathLike[str], *, defaults: bool = True) -> list[RuleError]:
+    """
+    Return every problem of the rule file at *path*, or an empty list.
+
+    Unlike :func:`load_rules`, this goes on after a bad rule, so one run lists the
+    problems of every rule. With *defaults*, as :meth:`RuleSet.from_toml` uses the
+    file by default, a rule that disables a default rule must name one. A ``str`` is
+    always a path: for TOML text, use :func:`check_rules_text`.
+
+    Raises:
+        TypeError: *path* is not a ``str`` or path-like object.
+    """
+    errors: list[RuleError] = []
+    rules = _load_file(path, errors)
+    errors.extend(_disable_problems(rules, RuleSet.default() if defaults else None))
+    return errors
+
+
+def check_rules_text(
+    text: str, *, source: str = "<string>", defaults: bool = True
+) -> list[RuleError]:
+    """
+    Return every problem of the TOML rules in *text*, as :func:`check_rules` does.
+
+    Raises:
+        TypeError: *text* is not a ``str``.
+    """
+    errors: list[RuleError] = []
+    rules = _parse_rules(_checked_text(text), source, errors)
+    errors.extend(_disable_problems(rules, RuleSet.default() if defaults else None))
+    return errors
+
+
+def _first_error_raised(rules: tuple[Rule, ...], errors: list[RuleError]) -> tuple[Rule, ...]:
     if errors:
         raise errors[0]
     return rules
 
 
-def check_rules(source: str | os.PathLike[str], *, defaults: bool = True) -> list[RuleError]:
-    """
-    Return every problem of a rule file (a path, or the text itself), or an empty list.
-
-    Unlike :func:`load_rules`, this goes on after a bad rule, so one run lists the
-    problems of every rule. With *defaults*, as :meth:`RuleSet.from_toml` uses the
-    file by default, a rule that disables a default rule must name one.
-    """
-    errors: list[RuleError] = []
-    rules = _load(source, errors)
-    errors.extend(_disable_problems(rules, RuleSet.default() if defaults else None))
-    return errors
+def _checked_text(text: object) -> str:
+    if not isinstance(text, str):
+        kind = type(text).__name__
+        msg = (
+            f"TOML text must be a str, not {kind}. Decode bytes first, "
+            "or pass a path to RuleSet.from_toml()."
+        )
+        raise TypeError(msg)
+    return text
 
 
 def _disables(rule: Rule) -> bool:
@@ -350,23 +438,45 @@ def _disable_problems(rules: Iterable[Rule], base: RuleSet | None) -> list[RuleE
     return errors
 
 
-def _load(source: str | os.PathLike[str], errors: list[RuleError]) -> tuple[Rule, ...]:
-    if isinstance(source, str) and _is_toml_text(source):
-        return _parse_rules(source, "<string>", errors)
-    path = Path(source)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        errors.append(RuleError(f"cannot read the rule file: {exc}", source=str(path)))
+def _load_file(path: str | os.PathLike[str], errors: list[RuleError]) -> tuple[Rule, ...]:
+    """Read and parse the rule file at *path*, adding a read failure to *errors*."""
+    name = os.fspath(path) if isinstance(path, str | os.PathLike) else None
+    if not isinstance(name, str):
+        msg = (
+            f"the path of a rule file must be a str or os.PathLike, not {type(path).__name__}. "
+            "For TOML text, use RuleSet.from_toml_text()."
+        )
+        raise TypeError(msg)
+    if not name:
+        msg = "invalid rule file path '': the path is empty. Give the path of a TOML rule file."
+        errors.append(RuleError(msg, source="<empty path>"))
         return ()
-    return _parse_rules(text, str(path), errors)
+    try:
+        text = Path(name).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        errors.append(_read_error(name, exc))
+        return ()
+    return _parse_rules(text, name, errors)
 
 
-def _is_toml_text(source: str) -> bool:
-    """Tell TOML text from a file name: text has a line break, a key or a table header."""
-    if "\n" in source:
-        return True
-    return ("=" in source or "[" in source) and not Path(source).is_file()
+def _read_error(name: str, exc: OSError | UnicodeDecodeError) -> RuleError:
+    """Return the error for a rule file *name* that could not be read."""
+    if isinstance(exc, FileNotFoundError) and "\n" in name:
+        # Such a path is almost always TOML text, and naming it would print all of it.
+        msg = (
+            "rule file not found. The path has a line break, so it is probably TOML "
+            "text: pass TOML text to RuleSet.from_toml_text() or check_rules_text()."
+        )
+        return RuleError(msg, source="<path with a line break>")
+    if isinstance(exc, FileNotFoundError):
+        problem = "rule file not found"
+    elif isinstance(exc, IsADirectoryError):
+        problem = "cannot read the rule file: it is a folder"
+    elif isinstance(exc, UnicodeDecodeError):
+        problem = f"cannot read the rule file: it is not UTF-8 ({exc.reason} at byte {exc.start})"
+    else:
+        problem = f"cannot read the rule file: {exc.strerror or exc}"
+    return RuleError(problem, source=name)
 
 
 def _parse_rules(text: str, source: str, errors: list[RuleError]) -> tuple[Rule, ...]:
