@@ -1019,3 +1019,24 @@ def test_message_details_not_diagnostic(sender: str) -> None:
     assert "no such user here" in recipient.diagnostic
     assert "Size" not in recipient.diagnostic
     assert "RCPT TO" not in recipient.diagnostic
+
+
+def test_mfilter_reason_and_original() -> None:
+    body = (
+        "kai@example.net\n\n-------server message\n550 kai@example.net... No such user\n\n"
+        "-------SMTP command\nDATA\n\n-------original mail info\n"
+        "From: news@example.com\nSubject: Spring news\n"
+        "Message-ID: <spring-42.kai@example.com>\nBODY:\n------------\nHello.\n"
+    )
+    bounce = bouncekit.parse(notice(body, sender="postmaster@example.net"))
+    assert bounce.format == "mfilter"
+    assert bounce.recipients[0].diagnostic == "550 kai@example.net... No such user"
+    assert bounce.original_message_id == "<spring-42.kai@example.com>"
+
+
+def test_quoted_filter_header_not_mfilter() -> None:
+    body = QMAIL.replace(
+        "Message-ID:", "DKIM-Filter: OpenDKIM Filter v2.11.0 mx.example.com\nMessage-ID:"
+    )
+    bounce = bouncekit.parse(notice(body))
+    assert bounce.format == "qmail"

@@ -115,8 +115,11 @@ FORMATS: tuple[NoticeFormat, ...] = (
     ),
     NoticeFormat(
         name="mfilter",
-        body=("m-filter", "-------server message"),
+        body=("-------server message",),
         block_end=(r"^-{3,}server message",),
+        original=(r"^-{3,}original mail info\s*$",),
+        reason_start=(r"^-{3,}server message",),
+        reason_end=(r"^-{3,}smtp command", r"^-{3,}original mail info"),
     ),
     NoticeFormat(
         name="notes",

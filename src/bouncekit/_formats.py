@@ -73,6 +73,8 @@ def _matches(fmt: NoticeFormat, notice: _Notice) -> bool:
         return False
     if fmt.fields and not any(name in notice.headers for name in fmt.fields):
         return False
+    # NOTE: body markers are searched in the whole text, quoted original included, so a
+    # marker that a quoted header can contain ("m-filter" in "DKIM-Filter") misleads.
     return not fmt.body or any(marker in notice.text_lower for marker in fmt.body)
 
 
