@@ -62,3 +62,8 @@ __all__ = [
     "load_rules",
     "load_rules_text",
 ]
+
+
+def __dir__() -> list[str]:
+    # Tab completion shows the public names only.
+    return sorted(__all__)
