@@ -166,6 +166,20 @@ def test_closed_use(call: Callable[[Pop3Mailbox], object]) -> None:
     )
 
 
+def test_async_closed_use() -> None:
+    async def list_after_close(port: int) -> None:
+        client = await AsyncPop3Client.connect("127.0.0.1", port, security="plain", timeout=5)
+        box = AsyncPop3Mailbox(client, user="bounces")
+        box.close()
+        await box.list_messages()
+
+    with FakePop3Server(mailbox_script()) as server, pytest.raises(MailboxError) as caught:
+        asyncio.run(list_after_close(server.port))
+    assert str(caught.value) == (
+        "POP3 mailbox bounces@127.0.0.1 is closed; open a new session with AsyncPop3Mailbox.open()"
+    )
+
+
 def test_closed_after_commit() -> None:
     with FakePop3Server(mailbox_script()) as server:
         box = open_box(server)
