@@ -46,3 +46,8 @@ __all__ = [
     "MessageInfo",
     "Pop3Mailbox",
 ]
+
+
+def __dir__() -> list[str]:
+    # Tab completion shows the public names only.
+    return sorted(__all__)
