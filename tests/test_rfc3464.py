@@ -276,13 +276,25 @@ def test_generic_status_other_class_kept() -> None:
     assert bouncekit.parse(make_dsn(body)).recipients[0].status == StatusCode(4, 0, 0)
 
 
-def test_specific_status_not_overridden() -> None:
+def test_reply_code_overrides_status_field() -> None:
     body = (
         "Reporting-MTA: dns; mx.example.org\n\n"
-        "Final-Recipient: rfc822; a@example.net\nAction: failed\nStatus: 5.2.2\n"
-        "Diagnostic-Code: smtp; 550 5.1.1 over quota\n"
+        "Final-Recipient: rfc822; a@example.net\nAction: failed\nStatus: 5.1.1\n"
+        "Diagnostic-Code: smtp; 552 5.2.2 Over quota\n"
     )
-    assert bouncekit.parse(make_dsn(body)).recipients[0].status == StatusCode(5, 2, 2)
+    recipient = bouncekit.parse(make_dsn(body)).recipients[0]
+    assert recipient.status == StatusCode(5, 2, 2)
+    assert recipient.dsn is not None
+    assert recipient.dsn.status == StatusCode(5, 1, 1)
+
+
+def test_reply_code_other_class_kept_out() -> None:
+    body = (
+        "Reporting-MTA: dns; mx.example.org\n\n"
+        "Final-Recipient: rfc822; a@example.net\nAction: failed\nStatus: 5.1.1\n"
+        "Diagnostic-Code: smtp; 421 4.7.0 try again later\n"
+    )
+    assert bouncekit.parse(make_dsn(body)).recipients[0].status == StatusCode(5, 1, 1)
 
 
 def test_status_from_notice_text() -> None:

@@ -333,14 +333,15 @@ def _delivery_status_of_groups(
 
 def most_specific_status(written: StatusCode | None, texts: Iterable[str]) -> StatusCode | None:
     """
-    Return *written*, or a more specific code of the same class from *texts*.
+    Return the code of the remote server's reply in *texts*, or else *written*.
 
-    A generic ``X.0.0`` gives only the class, so when the diagnostic text carries
-    a code such as ``5.1.1`` of the same class, that one is more useful. With
-    no *written* code, the first code in the text of any class is used.
+    The reply is the receiving server's own account of the failure, while the
+    ``Status`` field is the reporting MTA's summary of it: Sendmail writes
+    ``5.1.1`` over a ``550 5.7.1 IP address blacklisted`` reply, and a generic
+    ``X.0.0`` gives only the class. So a non-generic code of the same class in
+    the text wins. With no *written* code, the first code in the text of any
+    class is used.
     """
-    if written is not None and not written.is_generic:
-        return written
     for text in texts:
         for code in find_status_codes(text, prefer_replies=True):
             if written is None:

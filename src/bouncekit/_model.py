@@ -272,9 +272,11 @@ class Recipient:
     Attributes:
         address: The recipient's address, without angle brackets, UTF-8 kept.
         action: What happened to the message for this recipient.
-        status: The most specific status code the notice gives: the DSN
-            ``Status`` field, or a more specific code of the same class from the
-            diagnostic text when the field is a generic ``X.0.0``.
+        status: The status code that best describes the failure: the enhanced
+            code of the remote server's reply in the diagnostic text, when it
+            has the class of the DSN ``Status`` field and is not a generic
+            ``X.0.0``, or else the ``Status`` field (which stays in
+            ``dsn.status`` as written).
         reply_code: The three-digit SMTP reply code from the diagnostic text.
         diagnostic: The remote server's reply or the notice's reason text, unfolded.
         remote_mta: The host that gave the diagnostic.
