@@ -619,3 +619,14 @@ def test_undeclared_boundary_splits_report() -> None:
     assert [r.address for r in bounce.recipients] == ["alice@example.net"]
     assert "stray-boundary" in codes
     assert "invalid-recipient-group" not in codes
+
+
+def test_unix_exit_status_not_reply_code() -> None:
+    body = (
+        "Reporting-MTA: dns; mx.example.org\n\n"
+        "Final-Recipient: rfc822; a@example.net\nAction: failed\nStatus: 5.0.0\n"
+        "Diagnostic-Code: X-Unix; 255\n"
+    )
+    recipient = bouncekit.parse(make_dsn(body)).recipients[0]
+    assert recipient.reply_code is None
+    assert recipient.diagnostic == "255"

@@ -373,9 +373,13 @@ def recipient_from_fields(fields: RecipientFields, defects: list[Defect]) -> Rec
         return None
     if fields.final_recipient is None:
         defects.append(Defect("missing-final-recipient", f"no Final-Recipient for {address!r}"))
-    diagnostic = fields.diagnostic_code.value if fields.diagnostic_code else None
+    code = fields.diagnostic_code
+    diagnostic = code.value if code else None
     status = most_specific_status(fields.status, [diagnostic] if diagnostic else [])
-    reply_code = find_reply_code(diagnostic) if diagnostic else None
+    reply_code = None
+    # An X-Unix diagnostic is the exit status of a delivery program, not an SMTP reply.
+    if code and diagnostic and code.type.lower() != "x-unix":
+        reply_code = find_reply_code(diagnostic)
     if status is None and reply_code is not None:
         # RFC 3463 section 3: X.0.0 is the code for a failure of which only the class is known.
         status = StatusCode(int(reply_code[0]), 0, 0)
