@@ -1040,3 +1040,15 @@ def test_quoted_filter_header_not_mfilter() -> None:
     )
     bounce = bouncekit.parse(notice(body))
     assert bounce.format == "qmail"
+
+
+def test_amazonworkmail_diagnostic_from_report() -> None:
+    body = (
+        "An error occurred while trying to deliver the mail to the following recipients:\n"
+        "kai@example.net\n\nTechnical report:\n\nReporting-MTA: dsn; a1.example.com\n"
+        "Action: failed\nFinal-Recipient: rfc822; kai@example.net\n"
+        "Diagnostic-Code: smtp; 550 5.2.2 <kai@example.net>... Mailbox Full\nStatus: 5.2.2\n"
+    )
+    bounce = bouncekit.parse(notice(body, sender="MAILER-DAEMON@us-west-2.amazonses.com"))
+    assert bounce.format == "amazonworkmail"
+    assert bounce.recipients[0].diagnostic == "550 5.2.2 <kai@example.net>... Mailbox Full"

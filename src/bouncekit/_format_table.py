@@ -112,6 +112,8 @@ FORMATS: tuple[NoticeFormat, ...] = (
         body=("an error occurred while trying to deliver the mail to the following recipients",),
         block_start=(r"deliver the mail to the following recipients",),
         block_end=(r"^\s*technical report:",),
+        reason_start=(r"^\s*diagnostic-code:\s*(?:smtp\s*;)?\s*",),
+        reason_end=(r"^\s*[\w-]+:\s",),
     ),
     NoticeFormat(
         name="mfilter",
