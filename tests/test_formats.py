@@ -1052,3 +1052,19 @@ def test_amazonworkmail_diagnostic_from_report() -> None:
     bounce = bouncekit.parse(notice(body, sender="MAILER-DAEMON@us-west-2.amazonses.com"))
     assert bounce.format == "amazonworkmail"
     assert bounce.recipients[0].diagnostic == "550 5.2.2 <kai@example.net>... Mailbox Full"
+
+
+def test_mislabelled_japanese_text_decoded() -> None:
+    text = "次のあて先へのメッセージはエラーのため送信できませんでした。"
+    raw = (
+        b"From: MAILER-DAEMON@mx.example.org\nTo: news@example.com\nSubject: failure notice\n"
+        b'MIME-Version: 1.0\nContent-Type: text/plain; charset="ISO-2022-JP"\n'
+        b"Content-Transfer-Encoding: 7bit\n\n"
+        b"Hi. This is the qmail-send program at mx.example.org.\n"
+        b"I'm afraid I wasn't able to deliver your message to the following addresses.\n"
+        b"This is a permanent error; I've given up. Sorry it didn't work out.\n\n"
+        b"<kai@example.net>:\n" + text.encode("euc-jp") + b"\n"
+    )
+    bounce = bouncekit.parse(raw)
+    assert bounce.recipients[0].address == "kai@example.net"
+    assert bounce.recipients[0].diagnostic == text
