@@ -1068,3 +1068,18 @@ def test_mislabelled_japanese_text_decoded() -> None:
     bounce = bouncekit.parse(raw)
     assert bounce.recipients[0].address == "kai@example.net"
     assert bounce.recipients[0].diagnostic == text
+
+
+def test_gmail_reply_of_other_server() -> None:
+    body = GMAIL.replace(
+        "The server for example.net returned this error:\n"
+        "550 5.1.1 The email account that you tried to reach does not exist.\n",
+        "Google tried to deliver your message, but it was rejected by the recipient domain.\n"
+        "The error that the other server returned was:\n"
+        "550 550 5.1.1 user unknown (state 14).\n",
+    )
+    bounce = bouncekit.parse(
+        notice(body, sender="Mail Delivery Subsystem <mailer-daemon@googlemail.com>")
+    )
+    assert bounce.format == "gmail"
+    assert bounce.recipients[0].diagnostic == "550 550 5.1.1 user unknown (state 14)."

@@ -37,8 +37,8 @@ class NoticeFormat:
         reason_start: Regular expressions, for layouts that write the reason
             apart from the address. In a notice about one recipient, the
             diagnostic is the text after the first line that matches one of
-            them (the rest of that line included), or from the top when none
-            matches, up to ``reason_end``.
+            them (the rest of that line included), up to ``reason_end``. When
+            none matches, the diagnostic is found as for other layouts.
         reason_end: Regular expressions; the reason ends before the first line
             after its start that matches one of them.
         address_line: A regular expression with an ``address`` group, searched
@@ -230,6 +230,7 @@ FORMATS: tuple[NoticeFormat, ...] = (
         name="gmail",
         body=("delivery to the following recipient", "technical details of permanent failure"),
         block_start=(r"delivery to the following recipients?",),
+        reason_start=(r"the error that the other server returned was:\s*",),
     ),
     NoticeFormat(
         name="exchange2003",

@@ -383,13 +383,19 @@ def _find_block(text: str, fmt: NoticeFormat) -> str:
     return _span(text, fmt.block_start, fmt.block_end)
 
 
-def _span(text: str, start_patterns: Sequence[str], end_patterns: Sequence[str]) -> str:
+def _span(
+    text: str,
+    start_patterns: Sequence[str],
+    end_patterns: Sequence[str],
+    *,
+    start_required: bool = False,
+) -> str:
     """
     Return the lines of *text* after the first match of *start_patterns*, up to *end_patterns*.
 
     The text after the start marker on its own line is kept, as in
     "did not reach: a@b". When no start pattern is given or none matches, the span
-    starts at the top.
+    starts at the top, unless *start_required* makes it empty.
     """
     lines = text.split("\n")
     start = 0
@@ -402,6 +408,9 @@ def _span(text: str, start_patterns: Sequence[str], end_patterns: Sequence[str])
                 lines[index] = line[found.end() :]
                 start, first_end = index, index + 1
                 break
+        else:
+            if start_required:
+                return ""
     end = len(lines)
     if end_patterns:
         ends = [re.compile(pattern, re.IGNORECASE) for pattern in end_patterns]
@@ -551,7 +560,8 @@ def _failed_recipients(
         if not diagnostic.replace(entry.address, "").strip(_PUNCTUATION):
             diagnostic = ""
         if single and fmt.reason_start:
-            diagnostic = _join_wrapped([_span(notice_text, fmt.reason_start, fmt.reason_end)])
+            reason = _span(notice_text, fmt.reason_start, fmt.reason_end, start_required=True)
+            diagnostic = _join_wrapped([reason]) or diagnostic
         if single and not diagnostic:
             # The reason is elsewhere in the notice, maybe on the address's line.
             diagnostic = _join_wrapped([notice_text.replace(entry.address, "")])
