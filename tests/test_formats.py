@@ -1083,3 +1083,11 @@ def test_gmail_reply_of_other_server() -> None:
     )
     assert bounce.format == "gmail"
     assert bounce.recipients[0].diagnostic == "550 550 5.1.1 user unknown (state 14)."
+
+
+def test_dragonfly_diagnostic_without_preamble() -> None:
+    bounce = bouncekit.parse(notice(DRAGONFLY, sender="MAILER-DAEMON <>"))
+    assert bounce.recipients[0].diagnostic == (
+        "mx.example.net [192.0.2.20] did not like our RCPT TO: "
+        "550 5.1.1 <kai@example.net>: Recipient address rejected"
+    )

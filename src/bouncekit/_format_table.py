@@ -177,6 +177,7 @@ FORMATS: tuple[NoticeFormat, ...] = (
         name="dragonfly",
         body=("this is the dragonfly mail agent",),
         original=(r"^message headers follow",),
+        reason_start=(r"there was an error delivering your mail to\b.*$",),
     ),
     NoticeFormat(
         name="opensmtpd",
