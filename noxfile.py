@@ -61,6 +61,13 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/bench_correlate.py", *session.posargs)
 
 
+@nox.session(name="bench_compare", python="3.11")
+def bench_compare(session: nox.Session) -> None:
+    """Score bouncekit and flufl.bounce on the labelled corpus, and time both."""
+    session.install("-e", ".", "flufl.bounce")
+    session.run("python", "benchmarks/bench_compare.py", *session.posargs)
+
+
 @nox.session(name="bench_pop3", python="3.11")
 def bench_pop3(session: nox.Session) -> None:
     """Fetch 10,000 bounces from a local Dovecot with bouncekit and with poplib; print the ratio."""

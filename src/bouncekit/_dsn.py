@@ -40,6 +40,7 @@ from bouncekit._text import find_reply_code, part_text, repair_text, strip_comme
 
 __all__ = [
     "DSN_TYPES",
+    "is_complete_address",
     "most_specific_status",
     "parse_delivery_status",
     "parse_delivery_status_text",
@@ -348,14 +349,15 @@ def _delivery_status_of_groups(
 
 def most_specific_status(written: StatusCode | None, texts: Iterable[str]) -> StatusCode | None:
     """
-    Return *written*, or a more specific code of the same class from *texts*.
+    Return the code of the remote server's reply in *texts*, or else *written*.
 
-    A generic ``X.0.0`` gives only the class, so when the diagnostic text carries
-    a code such as ``5.1.1`` of the same class, that one is more useful. With
-    no *written* code, the first code in the text of any class is used.
+    The reply is the receiving server's own account of the failure, while the
+    ``Status`` field is the reporting MTA's summary of it: Sendmail writes
+    ``5.1.1`` over a ``550 5.7.1 IP address blacklisted`` reply, and a generic
+    ``X.0.0`` gives only the class. So a non-generic code of the same class in
+    the text wins. With no *written* code, the first code in the text of any
+    class is used.
     """
-    if written is not None and not written.is_generic:
-        return written
     for text in texts:
         for code in find_status_codes(text, prefer_replies=True):
             if written is None:
@@ -365,7 +367,8 @@ def most_specific_status(written: StatusCode | None, texts: Iterable[str]) -> St
     return written
 
 
-def _is_complete_address(value: str) -> bool:
+def is_complete_address(value: str) -> bool:
+    """Say whether *value* has a local part and a domain, with no source route."""
     local, at, domain = value.rpartition("@")
     return bool(at and local and domain) and not value.startswith("@")
 
@@ -379,16 +382,20 @@ def recipient_from_fields(fields: RecipientFields, defects: list[Defect]) -> Rec
     ]
     # A Final-Recipient with a source route ("@relay:user@host") or no local
     # part is a relay's rewrite; the Original-Recipient is then the address.
-    complete = [value for value in candidates if _is_complete_address(value)]
+    complete = [value for value in candidates if is_complete_address(value)]
     address = (complete or candidates or [""])[0]
     if not address:
         defects.append(Defect("missing-final-recipient", "a DSN group names no recipient address"))
         return None
     if fields.final_recipient is None:
         defects.append(Defect("missing-final-recipient", f"no Final-Recipient for {address!r}"))
-    diagnostic = fields.diagnostic_code.value if fields.diagnostic_code else None
+    code = fields.diagnostic_code
+    diagnostic = code.value if code else None
     status = most_specific_status(fields.status, [diagnostic] if diagnostic else [])
-    reply_code = find_reply_code(diagnostic) if diagnostic else None
+    reply_code = None
+    # An X-Unix diagnostic is the exit status of a delivery program, not an SMTP reply.
+    if code and diagnostic and code.type.lower() != "x-unix":
+        reply_code = find_reply_code(diagnostic)
     if status is None and reply_code is not None:
         # RFC 3463 section 3: X.0.0 is the code for a failure of which only the class is known.
         status = StatusCode(int(reply_code[0]), 0, 0)

@@ -34,6 +34,13 @@ class NoticeFormat:
             first line after its start that matches one of them.
         original: Regular expressions for the line before the quoted original
             message, tried before the shared ones.
+        reason_start: Regular expressions, for layouts that write the reason
+            apart from the address. In a notice about one recipient, the
+            diagnostic is the text after the first line that matches one of
+            them (the rest of that line included), up to ``reason_end``. When
+            none matches, the diagnostic is found as for other layouts.
+        reason_end: Regular expressions; the reason ends before the first line
+            after its start that matches one of them.
         address_line: A regular expression with an ``address`` group, searched
             in each line of the block, for layouts where the failed address is
             not the first thing on its line.
@@ -49,6 +56,8 @@ class NoticeFormat:
     block_start: tuple[str, ...] = ()
     block_end: tuple[str, ...] = ()
     original: tuple[str, ...] = ()
+    reason_start: tuple[str, ...] = ()
+    reason_end: tuple[str, ...] = ()
     address_line: str | None = None
     layout: str = "text"
 
@@ -77,6 +86,11 @@ _SENDMAIL_END = (r"-{3,}\s*transcript of session follows", r"^\s*-{3,}\s*\S.*-{3
 _EXIM_START = (r"following address(?:\(es\))? failed:?", r"^\s*failed:?$")
 _EXIM_END = (r"^-{3,}", r"^\s*-- ")
 
+# Apache James and Verizon write the server's reply above a "Message details:"
+# list of the envelope, whose lines are not the reason.
+_DETAILS_REASON_START = (r"^\s*error message below:",)
+_DETAILS_REASON_END = (r"^\s*message details:", r"^\s*original message:")
+
 FORMATS: tuple[NoticeFormat, ...] = (
     NoticeFormat(
         name="amazonses",
@@ -98,11 +112,16 @@ FORMATS: tuple[NoticeFormat, ...] = (
         body=("an error occurred while trying to deliver the mail to the following recipients",),
         block_start=(r"deliver the mail to the following recipients",),
         block_end=(r"^\s*technical report:",),
+        reason_start=(r"^\s*diagnostic-code:\s*(?:smtp\s*;)?\s*",),
+        reason_end=(r"^\s*[\w-]+:\s",),
     ),
     NoticeFormat(
         name="mfilter",
-        body=("m-filter", "-------server message"),
+        body=("-------server message",),
         block_end=(r"^-{3,}server message",),
+        original=(r"^-{3,}original mail info\s*$",),
+        reason_start=(r"^-{3,}server message",),
+        reason_end=(r"^-{3,}smtp command", r"^-{3,}original mail info"),
     ),
     NoticeFormat(
         name="notes",
@@ -158,6 +177,7 @@ FORMATS: tuple[NoticeFormat, ...] = (
         name="dragonfly",
         body=("this is the dragonfly mail agent",),
         original=(r"^message headers follow",),
+        reason_start=(r"there was an error delivering your mail to\b.*$",),
     ),
     NoticeFormat(
         name="opensmtpd",
@@ -211,6 +231,7 @@ FORMATS: tuple[NoticeFormat, ...] = (
         name="gmail",
         body=("delivery to the following recipient", "technical details of permanent failure"),
         block_start=(r"delivery to the following recipients?",),
+        reason_start=(r"the error that the other server returned was:\s*",),
     ),
     NoticeFormat(
         name="exchange2003",
@@ -244,12 +265,16 @@ FORMATS: tuple[NoticeFormat, ...] = (
         body=("message details:", "message could not be delivered to mobile"),
         address_line=r"^\s*(?:rcpt to|to):\s*<?(?P<address>[^\s<>]+@[^\s<>]+)",
         block_start=(r"message details:", r"^original message:"),
+        reason_start=_DETAILS_REASON_START,
+        reason_end=_DETAILS_REASON_END,
     ),
     NoticeFormat(
         name="apachejames",
         body=("message details:",),
         address_line=r"^\s*rcpt to:\s*<?(?P<address>[^\s<>]+@[^\s<>]+)",
         block_start=(r"message details:",),
+        reason_start=_DETAILS_REASON_START,
+        reason_end=_DETAILS_REASON_END,
     ),
     NoticeFormat(
         name="fml",

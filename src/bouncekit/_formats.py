@@ -79,6 +79,8 @@ def _matches(fmt: NoticeFormat, notice: _Notice) -> bool:
         return False
     if fmt.fields and not any(name in notice.headers for name in fmt.fields):
         return False
+    # NOTE: body markers are searched in the whole text, quoted original included, so a
+    # marker that a quoted header can contain ("m-filter" in "DKIM-Filter") misleads.
     return not fmt.body or _contains_any(notice.text_lower, fmt.body)
 
 
@@ -515,21 +517,40 @@ def _search_any(patterns: Sequence[re.Pattern[str]], line: str) -> re.Match[str]
 
 
 def _find_block(text: str, fmt: NoticeFormat) -> str:
+    return _span(text, fmt.block_start, fmt.block_end)
+
+
+def _span(
+    text: str,
+    start_patterns: Sequence[str],
+    end_patterns: Sequence[str],
+    *,
+    start_required: bool = False,
+) -> str:
+    """
+    Return the lines of *text* after the first match of *start_patterns*, up to *end_patterns*.
+
+    The text after the start marker on its own line is kept, as in
+    "did not reach: a@b". When no start pattern is given or none matches, the span
+    starts at the top, unless *start_required* makes it empty.
+    """
     lines = text.split("\n")
     start = 0
     first_end = 0
-    if fmt.block_start:
-        starts = _block_patterns(fmt.block_start)
+    if start_patterns:
+        starts = _block_patterns(tuple(start_patterns))
         for index, line in enumerate(lines):
             found = _search_any(starts, line)
             if found is not None:
-                # Keep what follows the marker on its line: "did not reach: a@b".
                 lines[index] = line[found.end() :]
                 start, first_end = index, index + 1
                 break
+        else:
+            if start_required:
+                return ""
     end = len(lines)
-    if fmt.block_end:
-        ends = _block_patterns(fmt.block_end)
+    if end_patterns:
+        ends = _block_patterns(tuple(end_patterns))
         for index in range(first_end, len(lines)):
             if _search_any(ends, lines[index]) is not None:
                 end = index
@@ -679,6 +700,9 @@ def _failed_recipients(
         diagnostic = _join_wrapped(entry.lines)
         if not diagnostic.replace(entry.address, "").strip(_PUNCTUATION):
             diagnostic = ""
+        if single and fmt.reason_start:
+            reason = _span(notice_text, fmt.reason_start, fmt.reason_end, start_required=True)
+            diagnostic = _join_wrapped([reason]) or diagnostic
         if single and not diagnostic:
             # The reason is elsewhere in the notice, maybe on the address's line.
             diagnostic = _join_wrapped([notice_text.replace(entry.address, "")])

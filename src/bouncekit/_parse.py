@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
 from email.message import Message
 
+import attrs
+
+from bouncekit._address import find_addresses
 from bouncekit._dsn import (
     DSN_TYPES,
+    is_complete_address,
     parse_delivery_status,
     parse_delivery_status_text,
     recipient_from_fields,
@@ -23,7 +28,7 @@ from bouncekit._message import (
     read_message,
     returned_headers,
 )
-from bouncekit._model import Bounce, BounceKind, Defect, DeliveryStatus, Headers
+from bouncekit._model import Bounce, BounceKind, Defect, DeliveryStatus, Headers, Recipient
 from bouncekit._text import ascii_folded, part_text
 
 __all__ = ["parse"]
@@ -41,6 +46,9 @@ _SALVAGE_RETURNED = re.compile(
     r"(?:message/rfc822|message/global|text/rfc822-headers|message/global-headers)\b[^\n]*\n",
     re.I | re.M,
 )
+# Text that is a file name rather than a message: one line, no spaces, with a
+# folder separator or a usual message file suffix.
+_FILE_NAME = re.compile(r"[^\s]*(?:[/\\][^\s]*|\.(?:eml|msg|txt|mbox))", re.IGNORECASE)
 _PART_HEADER_END = re.compile(r"\n[ \t]*\n")
 _BOUNDARY_LINE = re.compile(r"^[ \t]*--\S+[ \t]*$", re.M)
 
@@ -59,8 +67,16 @@ def parse(message: bytes | str | Message) -> Bounce:
         wrong is listed in :attr:`~bouncekit.Bounce.defects`.
 
     Raises:
-        TypeError: *message* is none of the accepted types.
+        TypeError: *message* is none of the accepted types, or is a path.
     """
+    if isinstance(message, bytearray | memoryview):
+        message = bytes(message)
+    if isinstance(message, os.PathLike):
+        msg = (
+            f"parse() takes the message itself, not a path: read the file first, "
+            f"as in parse(Path({os.fspath(message)!r}).read_bytes())"
+        )
+        raise TypeError(msg)
     if not isinstance(message, bytes | str | Message):
         msg = f"parse() takes bytes, str or email.message.Message, not {type(message).__name__}"
         raise TypeError(msg)
@@ -185,6 +201,42 @@ def _salvage(message: Message) -> tuple[DeliveryStatus, Headers, str, list[Defec
     return delivery_status, headers, text[: found.start()], defects
 
 
+def _stray_parts(dsn_part: Message) -> tuple[DeliveryStatus, list[Defect], Headers] | None:
+    """
+    Split a delivery-status part that runs into the next part, when a boundary is wrong.
+
+    A boundary line that the multipart header does not declare leaves the
+    returned part inside the report. The report is then read up to that line,
+    and the returned headers are taken from after it.
+    """
+    text = dsn_part.as_string()
+    header_end = _PART_HEADER_END.search(text)
+    body = text[header_end.end() :] if header_end else text
+    boundary = _BOUNDARY_LINE.search(body)
+    if boundary is None:
+        return None
+    is_global = dsn_part.get_content_type() == "message/global-delivery-status"
+    delivery_status, defects = parse_delivery_status_text(
+        body[: boundary.start()], is_global=is_global
+    )
+    defects.insert(
+        0,
+        Defect(
+            "stray-boundary",
+            f"the delivery-status part runs into an undeclared boundary {boundary[0].strip()!r}",
+        ),
+    )
+    returned = _SALVAGE_RETURNED.search(body, boundary.end())
+    headers = Headers()
+    if returned is not None:
+        headers = parse_header_text(_part_body(body, returned).lstrip("\n"))
+        if not headers:
+            # The part header and the returned fields were one block of the report,
+            # so no blank line is left between them.
+            headers = parse_header_text(body[returned.end() :])
+    return delivery_status, defects, headers
+
+
 def _raw_text(message: Message) -> str:
     payload = message.get_payload()
     if isinstance(payload, list):
@@ -196,14 +248,53 @@ def _raw_text(message: Message) -> str:
 
 def _parse(message: Message) -> Bounce:
     if not message.keys():
-        defect = Defect(
-            "not-a-message", "the data has no header fields, so it is not an email message"
-        )
-        return Bounce(kind=BounceKind.NOT_BOUNCE, defects=(defect,))
+        text = "the data has no header fields, so it is not an email message"
+        payload = message.get_payload()
+        if isinstance(payload, str) and _FILE_NAME.fullmatch(payload.strip()):
+            text += (
+                f". It looks like a file name: pass the file's content, as in "
+                f"parse(Path({payload.strip()!r}).read_bytes())"
+            )
+        return Bounce(kind=BounceKind.NOT_BOUNCE, defects=(Defect("not-a-message", text),))
     parts = list(iter_parts(message))
     # Everything that is not a complete RFC 3464 report (other layouts, ARF
     # complaints, auto-replies, a DSN with no recipient) is read by the formats.
     return complete_bounce(message, parts, _parse_dsn(message, parts))
+
+
+def _complete_address(
+    recipient: Recipient, notice: str, found: list[Recipient], defects: list[Defect]
+) -> Recipient:
+    """
+    Replace an incomplete DSN address, such as ``@relay.example``, with one from the notice text.
+
+    Some relays write a Final-Recipient with no local part. When the notice
+    text names one address in the same domain (or a parent or child of it) that
+    no other group reports, that address is the recipient.
+    """
+    written = recipient.address
+    if is_complete_address(written):
+        return recipient
+    domain = written.rpartition("@")[2].lower().strip(".")
+    reported = {other.address.lower() for other in found}
+    matches = []
+    for candidate in find_addresses(notice):
+        if candidate.lower() in reported:
+            continue
+        other = candidate.rpartition("@")[2].lower()
+        if domain and (
+            other == domain or other.endswith("." + domain) or domain.endswith("." + other)
+        ):
+            matches.append(candidate)
+    if len(matches) != 1:
+        return recipient
+    defects.append(
+        Defect(
+            "incomplete-recipient",
+            f"the DSN names {written!r}; the notice text gives {matches[0]!r}",
+        )
+    )
+    return attrs.evolve(recipient, address=matches[0])
 
 
 def _parse_dsn(message: Message, parts: list[Message]) -> Bounce:
@@ -213,6 +304,10 @@ def _parse_dsn(message: Message, parts: list[Message]) -> Bounce:
         returned = _returned_part(container, dsn_part)
         original_headers = returned_headers(returned) if returned is not None else Headers()
         delivery_status, dsn_defects = parse_delivery_status(dsn_part)
+        if returned is None and any(d.code == "invalid-dsn-line" for d in dsn_defects):
+            stray = _stray_parts(dsn_part)
+            if stray is not None:
+                delivery_status, dsn_defects, original_headers = stray
         notice = _notice_text(container, dsn_part)
     else:
         salvaged = _salvage(message)
@@ -228,10 +323,11 @@ def _parse_dsn(message: Message, parts: list[Message]) -> Bounce:
             )
         delivery_status, original_headers, notice, dsn_defects = salvaged
     defects.extend(dsn_defects)
-    recipients = []
+    recipients: list[Recipient] = []
     for fields in delivery_status.recipients:
         recipient = recipient_from_fields(fields, defects)
         if recipient is not None:
+            recipient = _complete_address(recipient, notice, recipients, defects)
             recipients.append(with_status_comment(with_notice_text(recipient, notice)))
     if not recipients:
         defects.append(Defect("no-recipients", "the DSN reports on no recipient"))

@@ -112,6 +112,9 @@ class StatusCode:
     """
     An RFC 3463 enhanced status code such as ``5.1.1``.
 
+    A code is equal to its text (``StatusCode(5, 1, 1) == "5.1.1"``) and hashes
+    like it. Codes sort by class, subject and detail.
+
     Attributes:
         class_: 2 (success), 4 (persistent transient failure) or 5 (permanent failure).
         subject: The subject digit group, 0 to 999.
@@ -148,6 +151,21 @@ class StatusCode:
 
     def __str__(self) -> str:
         return f"{self.class_}.{self.subject}.{self.detail}"
+
+    def __eq__(self, other: object) -> bool:
+        # Equal to its text too, as the enums are, so `status == "5.1.1"` works.
+        if isinstance(other, StatusCode):
+            return (self.class_, self.subject, self.detail) == (
+                other.class_,
+                other.subject,
+                other.detail,
+            )
+        if isinstance(other, str):
+            return str(self) == other.strip()
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(str(self))
 
     @property
     def is_success(self) -> bool:

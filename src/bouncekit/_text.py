@@ -173,12 +173,28 @@ def search_at_words(
                 next_at[word] = folded.find(word, position + 1)
 
 
+_JAPANESE_CHARSETS = frozenset(
+    {
+        "iso-2022-jp",
+        "iso-2022-jp-2",
+        "euc-jp",
+        "shift_jis",
+        "shift-jis",
+        "sjis",
+        "cp932",
+        "windows-31j",
+        "x-sjis",
+    }
+)
+
+
 def part_text(part: Message) -> str:
     """
     Return the decoded text of a non-multipart *part*.
 
-    The transfer encoding is undone and the declared charset used, with UTF-8
-    and then Latin-1 as fallbacks, so this never raises on bad input.
+    The transfer encoding is undone and the declared charset used, with UTF-8,
+    the other Japanese encodings for a Japanese charset, and then Latin-1 as
+    fallbacks, so this never raises on bad input.
     """
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
@@ -191,4 +207,12 @@ def part_text(part: Message) -> str:
     try:
         return payload.decode("utf-8")
     except UnicodeDecodeError:
-        return payload.decode("latin-1")
+        pass
+    if charset.lower() in _JAPANESE_CHARSETS:
+        # Japanese mail systems often label EUC-JP or Shift_JIS text as ISO-2022-JP.
+        for other in ("euc-jp", "cp932", "iso-2022-jp"):
+            try:
+                return payload.decode(other)
+            except UnicodeDecodeError:
+                continue
+    return payload.decode("latin-1")
