@@ -7,6 +7,8 @@ import string
 import sys
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bouncekit._command import _PHRASE_STARTS, _PHRASES, command_in_notice
 from bouncekit._formats import (
@@ -21,7 +23,7 @@ from bouncekit._formats import (
     _Phrases,
     _search_original_line,
 )
-from bouncekit._status import _STATUS_IN_TEXT, find_status_codes
+from bouncekit._status import _STATUS_IN_TEXT, _iter_status_codes, find_status_codes
 from bouncekit._text import (
     _REPLY_CODE_STRONG,
     _find_strong_reply_code,
@@ -236,3 +238,31 @@ def test_ascii_folded(text: str, folded: str | None) -> None:
 def test_search_original_line_same_match(text: str) -> None:
     expected = _ORIGINAL_MARKERS[0].search(text)
     assert _span_and_groups(_search_original_line(text)) == _span_and_groups(expected)
+
+
+# Text made of the characters and words the searches look at, in any case.
+_PIECES = st.sampled_from(
+    [
+        *("2", "4", "5", "0", "1", ".", "#", " ", "x", "\n", "-", "(", ":", LONG_S, DOTTED_I),
+        *("said:", "SMTP;", "Reply:", "code", "after ", "In reply to", "header", "Copy of the"),
+        *("this is a copy", "below this line", "original message", "sent <<<", "smtp:"),
+    ]
+)
+_TEXTS = st.lists(_PIECES, max_size=12).map("".join)
+
+
+@given(_TEXTS)
+def test_iter_status_codes_same_as_finditer(text: str) -> None:
+    expected = [_span_and_groups(match) for match in _STATUS_IN_TEXT.finditer(text)]
+    assert [_span_and_groups(match) for match in _iter_status_codes(text)] == expected
+
+
+@given(_TEXTS)
+def test_word_searches_same_as_search(text: str) -> None:
+    lowered = text.lower()
+    strong = _find_strong_reply_code(text)
+    assert _span_and_groups(strong) == _span_and_groups(_REPLY_CODE_STRONG.search(text))
+    phrase = search_at_words(_PHRASES, text, lowered, _PHRASE_STARTS)
+    assert _span_and_groups(phrase) == _span_and_groups(_PHRASES.search(text))
+    marker = search_at_words(_ORIGINAL_MARKERS[1], text, lowered, _ORIGINAL_FLOATING_STARTS)
+    assert _span_and_groups(marker) == _span_and_groups(_ORIGINAL_MARKERS[1].search(text))

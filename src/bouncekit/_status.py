@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Final
 
 import attrs
@@ -211,6 +212,29 @@ class StatusCode:
 _AFTER_REPLY_CODE = re.compile(r"[245]\d\d[ -]['\"(]?#?$")
 
 
+def _iter_status_codes(text: str) -> Iterator[re.Match[str]]:
+    """
+    Yield what ``_STATUS_IN_TEXT.finditer(text)`` yields, trying only where a code can start.
+
+    A code starts at a class digit that _STATUS_START finds, or at a "#"
+    right before it. Matches cannot overlap, so the next try is after the
+    last match.
+    """
+    position = 0
+    while (candidate := _STATUS_START.search(text, position)) is not None:
+        digit = candidate.start()
+        match = None
+        if digit > position and text[digit - 1] == "#":
+            match = _STATUS_IN_TEXT.match(text, digit - 1)
+        if match is None:
+            match = _STATUS_IN_TEXT.match(text, digit)
+        if match is None:
+            position = digit + 1
+        else:
+            yield match
+            position = match.end()
+
+
 def find_status_codes(text: str, *, prefer_replies: bool = False) -> list[StatusCode]:
     """
     Return every enhanced status code written in free *text*.
@@ -221,11 +245,7 @@ def find_status_codes(text: str, *, prefer_replies: bool = False) -> list[Status
     """
     found = []
     after_reply = []
-    start = _STATUS_START.search(text)
-    if start is None:
-        return []
-    # A code starts at its class digit, or at a "#" right before it.
-    for match in _STATUS_IN_TEXT.finditer(text, max(start.start() - 1, 0)):
+    for match in _iter_status_codes(text):
         code = StatusCode(int(match[1]), int(match[2]), int(match[3]))
         before = text[max(0, match.start() - 6) : match.start()]
         if prefer_replies and _AFTER_REPLY_CODE.search(before):
