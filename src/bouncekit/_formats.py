@@ -348,7 +348,7 @@ def _text_parts(message: Message) -> list[Message]:
         content_type = part.get_content_type()
         if content_type in RETURNED_TYPES or content_type == ARF_TYPE:
             continue
-        # is_multipart() tells whether the payload is a list without reading it,
+        # is_multipart() returns whether the payload is a list without reading it,
         # and reading a leaf part's payload checks the whole body.
         if part.is_multipart():
             stack[0:0] = [sub for sub in part.get_payload() if isinstance(sub, Message)]

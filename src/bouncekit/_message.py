@@ -80,7 +80,7 @@ def iter_parts(message: Message) -> Iterator[Message]:
     content_type = message.get_content_type()
     if content_type in DSN_TYPES or content_type in RETURNED_TYPES:
         return
-    # is_multipart() tells whether the payload is a list without reading it,
+    # is_multipart() returns whether the payload is a list without reading it,
     # and reading a leaf part's payload checks the whole body.
     if message.is_multipart():
         for part in message.get_payload():

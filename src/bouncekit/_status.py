@@ -20,8 +20,9 @@ _STATUS = re.compile(r"\s*([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)")
 # IP address ("192.5.1.1") or a version ("v2.4.1.7"). A leading "#" (Postfix's
 # "550 #5.1.0") and brackets are allowed.
 _STATUS_IN_TEXT = re.compile(r"(?<![\w.])#?([245])\.(\d{1,3})\.(\d{1,3})(?![\w-]|\.\d)")
-# Where a code in text can start: _STATUS_IN_TEXT begins with a lookbehind, which
-# makes the engine try every position, and this pattern is scanned for quickly.
+# The class digit and dot that start a code in text. _STATUS_IN_TEXT begins with a
+# lookbehind, which makes the engine try every position, and this pattern is
+# scanned for quickly.
 _STATUS_START = re.compile(r"[245]\.\d")
 
 _SUBJECTS: Final = {

@@ -117,10 +117,10 @@ def _find_strong_reply_code(text: str) -> re.Match[str] | None:
     return search_at_words(_REPLY_CODE_STRONG, text, text.lower(), _REPLY_CODE_STRONG_STARTS)
 
 
-# The letters other than A to Z that re.IGNORECASE matches to an ASCII letter
-# are these two, the dotted capital I (U+0130) and the Kelvin sign (U+212A),
-# as the re documentation of Python 3.11 says. str.lower() maps the Kelvin sign
-# to "k" and the dotted capital I to two characters, and keeps these two.
+# In Python 3.11 the letters other than A to Z that re.IGNORECASE matches to an
+# ASCII letter are these two, the dotted capital I (U+0130) and the Kelvin sign
+# (U+212A), which a test checks over every code point. str.lower() maps the
+# Kelvin sign to "k" and the dotted capital I to two characters, and keeps these two.
 _ASCII_LOOKALIKES = str.maketrans({"\u0131": "i", "\u017f": "s"})
 
 
