@@ -142,7 +142,8 @@ class NoCorrelation:
 
 def _check_mapping(value: object) -> None:
     if not isinstance(value, Mapping):
-        msg = f"MappingCorrelator takes a mapping of ids to records, such as a dict, not {type(value).__name__}"
+        kind = type(value).__name__
+        msg = f"MappingCorrelator takes a mapping of ids to records, such as a dict, not {kind}"
         raise TypeError(msg)
 
 
