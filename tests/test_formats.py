@@ -1091,3 +1091,16 @@ def test_dragonfly_diagnostic_without_preamble() -> None:
         "mx.example.net [192.0.2.20] did not like our RCPT TO: "
         "550 5.1.1 <kai@example.net>: Recipient address rejected"
     )
+
+
+def test_transcript_entry_stops_at_next_session() -> None:
+    bounce = bouncekit.parse(
+        notice(OLD_SENDMAIL, sender="Mail Delivery Subsystem <MAILER-DAEMON@mx.example.com>")
+    )
+    kai, zoe = bounce.recipients
+    assert (
+        kai.diagnostic
+        == "554 <kai@example.net>... 550 Host unknown (Authoritative answer from name server)"
+    )
+    assert zoe.diagnostic == "550 <zoe@example.org>... User unknown"
+    assert zoe.command == "RCPT"
