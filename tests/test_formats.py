@@ -864,6 +864,7 @@ def test_auto_reply_lists_responder() -> None:
     assert [recipient.address for recipient in bounce.recipients] == ["kai@example.net"]
     assert bounce.recipients[0].action is None
     assert bounce.recipients[0].status is None
+    assert bounce.recipients[0].diagnostic == "Out of Office"
     assert not bounce.is_bounce
 
 
