@@ -127,6 +127,23 @@ def test_explain_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "no such file or folder" in err
 
 
+def test_explain_notes_pattern_timeout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    message = tmp_path / "long.eml"
+    message.write_text(DSN.replace("552 5.2.2 Mailbox full", "550 " + "x" * 200))
+    rules = tmp_path / "slow.toml"
+    rules.write_text(
+        "[[rule]]\nid = 'slow'\nreason = 'blocked'\npriority = 5000\ndiagnostic = '(x+x+)+y'\n"
+    )
+
+    status, out, _ = run(capsys, "explain", "--rules", str(rules), str(message))
+
+    assert status == 0
+    assert out.endswith(
+        "    note: a pattern of rule slow ran out of time on this diagnostic"
+        " and counted as not matching\n"
+    )
+
+
 def test_rules_check_valid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rules = tmp_path / "site.toml"
     rules.write_text(HARD_WHEN_FULL)
@@ -140,8 +157,8 @@ def test_rules_check_valid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 def test_rules_check_lists_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rules = tmp_path / "site.toml"
     rules.write_text(
-        "[[rule]]\nid = 'x'\nreason = 'nope'\n[[rule]]\nid = 'y'\nreason = 'blocked'\n"
-        "diagnostic = '(a'\n"
+        "[[rule]]\nid = 'x'\nreason = 'nope'\nstatus = '5.*'\n"
+        "[[rule]]\nid = 'y'\nreason = 'blocked'\ndiagnostic = '(a'\n"
     )
 
     status, _, err = run(capsys, "rules", "check", str(rules))
@@ -150,6 +167,60 @@ def test_rules_check_lists_errors(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "rule 'x': unknown reason" in err
     assert "rule 'y': invalid pattern" in err
     assert "2 error(s)" in err
+
+
+def test_rules_check_every_bad_value(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rules = tmp_path / "site.toml"
+    rules.write_text(
+        "[[rule]]\nid = 'x'\nreason = 'blocked'\nstatus = ['5.1', 'banana', '9.9.9', '5.1.1.1']\n"
+    )
+
+    status, _, err = run(capsys, "rules", "check", str(rules))
+
+    assert status == 1
+    for value in ("'5.1'", "'banana'", "'9.9.9'", "'5.1.1.1'"):
+        assert f"invalid status condition {value}" in err
+    assert err.endswith(f"bouncekit: 4 error(s) in {rules}\n")
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("[[rule]]\nid = 'x'\nreason = 'user_unknown'\n", "the rule has no condition"),
+        ("[[rule]]\nid = 'no-such-default'\nenabled = false\n", "no default rule"),
+        ("[[rule]]\nid = 'x'\nreason = 'blocked'\nreply_code = '5'\n", "reply_code"),
+        ("[[rule]]\nid = 'x'\nreason = 'blocked'\ndomain = '@example.com'\n", "'@'"),
+        ("[[rule]]\nid = 'x'\nreason = 'blocked'\ndiagnostic = ''\n", "empty pattern"),
+    ],
+)
+def test_rules_check_rule_that_cannot_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, problem: str
+) -> None:
+    rules = tmp_path / "site.toml"
+    rules.write_text(text)
+
+    status, out, err = run(capsys, "rules", "check", str(rules))
+
+    assert status == 1
+    assert out == ""
+    assert problem in err
+    assert err.endswith(f"bouncekit: 1 error(s) in {rules}\n")
+
+
+def test_rules_check_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "rules=v2.toml"
+
+    status, _, err = run(capsys, "rules", "check", str(path))
+
+    assert status == 1
+    assert err.startswith(f"{path}: rule file not found\n")
+
+
+def test_rules_check_empty_path(capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = run(capsys, "rules", "check", "")
+
+    assert status == 1
+    assert err.startswith("<empty path>: invalid rule file path '': the path is empty.")
 
 
 def mbox_of_two(tmp_path: Path) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from bouncekit import Bounce, BounceKind, Headers
 from bouncekit.correlate import (
     AlteredIdError,
     Correlation,
+    CorrelationError,
     CorrelationMethod,
     ForgedIdError,
     MappingCorrelator,
@@ -375,3 +377,53 @@ def test_shared_case_ids_in_headers_part(shared_dir: Path) -> None:
         by_header = correlate(bounce, records((value, name)), headers=[name])
         assert isinstance(by_header, Correlation)
         assert by_header.record == name
+
+
+def test_correlate_plain_dict() -> None:
+    result = correlate(dsn(), {"spring-42.7@mail.example.com": "delivery 7"})
+    assert isinstance(result, Correlation)
+    assert result.record == "delivery 7"
+
+
+def test_correlate_header_as_string() -> None:
+    result = correlate(dsn(), records(("spring-2026", "campaign")), headers="X-Campaign-Id")
+    assert isinstance(result, Correlation)
+    assert result.field == "X-Campaign-Id"
+
+
+def test_correlate_verp_as_string() -> None:
+    to = VerpCodec("bounces", "bounces.example.com").encode("alice@example.org")
+    result = correlate(dsn(returned=None, to=to), verp="bounces@bounces.example.com")
+    assert isinstance(result, Correlation)
+    assert result.recipient == "alice@example.org"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "words"),
+    [
+        ({"correlator": ["<a@b>"]}, TypeError, "resolve(message_id)"),
+        ({"signed_ids": "a secret key"}, TypeError, "SignedIdCodec([key])"),
+        ({"headers": [1]}, TypeError, "field names"),
+        ({"verp": 42}, TypeError, "VerpCodec"),
+        ({"verp": "bounces"}, ValueError, "LOCAL@DOMAIN"),
+    ],
+)
+def test_correlate_wrong_argument(arguments: dict[str, object], error: type, words: str) -> None:
+    with pytest.raises(error, match=re.escape(words)):
+        correlate(dsn(), **arguments)  # type: ignore[arg-type]
+
+
+def test_correlate_not_a_bounce() -> None:
+    with pytest.raises(TypeError, match="takes a Bounce"):
+        correlate(b"raw bytes", {})  # type: ignore[arg-type]
+
+
+def test_mapping_correlator_not_a_mapping() -> None:
+    with pytest.raises(TypeError, match="mapping of ids to records"):
+        MappingCorrelator(None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("domain", ["", "bounces example.com"])
+def test_verp_invalid_domain(domain: str) -> None:
+    with pytest.raises(CorrelationError, match="invalid VERP domain"):
+        VerpCodec("bounces", domain)

@@ -864,6 +864,7 @@ def test_auto_reply_lists_responder() -> None:
     assert [recipient.address for recipient in bounce.recipients] == ["kai@example.net"]
     assert bounce.recipients[0].action is None
     assert bounce.recipients[0].status is None
+    assert bounce.recipients[0].diagnostic == "Out of Office"
     assert not bounce.is_bounce
 
 
@@ -1019,3 +1020,88 @@ def test_message_details_not_diagnostic(sender: str) -> None:
     assert "no such user here" in recipient.diagnostic
     assert "Size" not in recipient.diagnostic
     assert "RCPT TO" not in recipient.diagnostic
+
+
+def test_mfilter_reason_and_original() -> None:
+    body = (
+        "kai@example.net\n\n-------server message\n550 kai@example.net... No such user\n\n"
+        "-------SMTP command\nDATA\n\n-------original mail info\n"
+        "From: news@example.com\nSubject: Spring news\n"
+        "Message-ID: <spring-42.kai@example.com>\nBODY:\n------------\nHello.\n"
+    )
+    bounce = bouncekit.parse(notice(body, sender="postmaster@example.net"))
+    assert bounce.format == "mfilter"
+    assert bounce.recipients[0].diagnostic == "550 kai@example.net... No such user"
+    assert bounce.original_message_id == "<spring-42.kai@example.com>"
+
+
+def test_quoted_filter_header_not_mfilter() -> None:
+    body = QMAIL.replace(
+        "Message-ID:", "DKIM-Filter: OpenDKIM Filter v2.11.0 mx.example.com\nMessage-ID:"
+    )
+    bounce = bouncekit.parse(notice(body))
+    assert bounce.format == "qmail"
+
+
+def test_amazonworkmail_diagnostic_from_report() -> None:
+    body = (
+        "An error occurred while trying to deliver the mail to the following recipients:\n"
+        "kai@example.net\n\nTechnical report:\n\nReporting-MTA: dsn; a1.example.com\n"
+        "Action: failed\nFinal-Recipient: rfc822; kai@example.net\n"
+        "Diagnostic-Code: smtp; 550 5.2.2 <kai@example.net>... Mailbox Full\nStatus: 5.2.2\n"
+    )
+    bounce = bouncekit.parse(notice(body, sender="MAILER-DAEMON@us-west-2.amazonses.com"))
+    assert bounce.format == "amazonworkmail"
+    assert bounce.recipients[0].diagnostic == "550 5.2.2 <kai@example.net>... Mailbox Full"
+
+
+def test_mislabelled_japanese_text_decoded() -> None:
+    text = "次のあて先へのメッセージはエラーのため送信できませんでした。"
+    raw = (
+        b"From: MAILER-DAEMON@mx.example.org\nTo: news@example.com\nSubject: failure notice\n"
+        b'MIME-Version: 1.0\nContent-Type: text/plain; charset="ISO-2022-JP"\n'
+        b"Content-Transfer-Encoding: 7bit\n\n"
+        b"Hi. This is the qmail-send program at mx.example.org.\n"
+        b"I'm afraid I wasn't able to deliver your message to the following addresses.\n"
+        b"This is a permanent error; I've given up. Sorry it didn't work out.\n\n"
+        b"<kai@example.net>:\n" + text.encode("euc-jp") + b"\n"
+    )
+    bounce = bouncekit.parse(raw)
+    assert bounce.recipients[0].address == "kai@example.net"
+    assert bounce.recipients[0].diagnostic == text
+
+
+def test_gmail_reply_of_other_server() -> None:
+    body = GMAIL.replace(
+        "The server for example.net returned this error:\n"
+        "550 5.1.1 The email account that you tried to reach does not exist.\n",
+        "Google tried to deliver your message, but it was rejected by the recipient domain.\n"
+        "The error that the other server returned was:\n"
+        "550 550 5.1.1 user unknown (state 14).\n",
+    )
+    bounce = bouncekit.parse(
+        notice(body, sender="Mail Delivery Subsystem <mailer-daemon@googlemail.com>")
+    )
+    assert bounce.format == "gmail"
+    assert bounce.recipients[0].diagnostic == "550 550 5.1.1 user unknown (state 14)."
+
+
+def test_dragonfly_diagnostic_without_preamble() -> None:
+    bounce = bouncekit.parse(notice(DRAGONFLY, sender="MAILER-DAEMON <>"))
+    assert bounce.recipients[0].diagnostic == (
+        "mx.example.net [192.0.2.20] did not like our RCPT TO: "
+        "550 5.1.1 <kai@example.net>: Recipient address rejected"
+    )
+
+
+def test_transcript_entry_stops_at_next_session() -> None:
+    bounce = bouncekit.parse(
+        notice(OLD_SENDMAIL, sender="Mail Delivery Subsystem <MAILER-DAEMON@mx.example.com>")
+    )
+    kai, zoe = bounce.recipients
+    assert (
+        kai.diagnostic
+        == "554 <kai@example.net>... 550 Host unknown (Authoritative answer from name server)"
+    )
+    assert zoe.diagnostic == "550 <zoe@example.org>... User unknown"
+    assert zoe.command == "RCPT"

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from bouncekit import parse
 from bouncekit.mailbox import (
+    CommitResult,
     Mailbox,
     MailboxError,
     MaildirMailbox,
+    MarksLostWarning,
     MboxMailbox,
     MemoryMailbox,
 )
@@ -192,3 +196,297 @@ def test_mbox_identical_copies_get_own_ids(tmp_path: Path) -> None:
     uids = [info.uid for info in MboxMailbox(path).list_messages()]
     assert len(set(uids)) == 3
     assert uids[1] == f"{uids[0]}.2"
+
+
+def test_maildir_name_too_long(tmp_path: Path) -> None:
+    path = tmp_path / ("x" * 300)
+    with pytest.raises(MailboxError) as caught:
+        MaildirMailbox(path)
+    assert str(caught.value) == (
+        f"cannot open Maildir {str(path)!r}: cannot read {str(path / 'cur')!r}: File name too long"
+    )
+
+
+def test_maildir_unreadable_new(tmp_path: Path) -> None:
+    maildir = make_maildir(tmp_path / "bounces", 3)
+    box = MaildirMailbox(maildir)
+    # Any failure to read the folder (no permission, or no folder any more) is reported alike.
+    (maildir / "new").rename(tmp_path / "moved")
+    (maildir / "new").write_bytes(b"")
+    with pytest.raises(MailboxError) as caught:
+        box.list_messages()
+    assert str(caught.value) == (
+        f"cannot read folder {str(maildir / 'new')!r} of Maildir {str(maildir)!r}: Not a directory"
+    )
+    with pytest.raises(MailboxError, match="cannot read folder"):
+        next(box.iter_messages())
+
+
+def test_maildir_folder_replaces_message(tmp_path: Path) -> None:
+    maildir = make_maildir(tmp_path / "bounces", 2)
+    box = MaildirMailbox(maildir)
+    items = box.iter_messages()
+    first = next(items)
+    # Another program puts a folder where the second message was.
+    (maildir / "cur" / "1700000000.M2.host:2,S").unlink()
+    (maildir / "cur" / "1700000000.M2.host:2,S").mkdir()
+    second = next(items)
+    expected = (
+        "cannot read message '1700000000.M2.host' from "
+        f"{str(maildir / 'cur' / '1700000000.M2.host:2,S')!r}: Is a directory"
+    )
+    assert first.data == make_bounce(1)
+    assert second.data is None
+    assert second.error == expected
+    with pytest.raises(MailboxError) as caught:
+        box.fetch("1700000000.M2.host")
+    assert str(caught.value) == expected
+
+
+def test_mbox_name_too_long(tmp_path: Path) -> None:
+    path = tmp_path / ("x" * 300)
+    with pytest.raises(MailboxError) as caught:
+        MboxMailbox(path)
+    assert str(caught.value) == f"cannot open mbox {str(path)!r}: File name too long"
+
+
+def test_mbox_folder_rejected(tmp_path: Path) -> None:
+    with pytest.raises(MailboxError) as caught:
+        MboxMailbox(tmp_path)
+    assert str(caught.value) == (
+        f"{str(tmp_path)!r} is a folder, not an mbox file; open a Maildir with MaildirMailbox"
+    )
+
+
+def test_mbox_commit_file_gone(tmp_path: Path) -> None:
+    path = make_mbox(tmp_path / "bounces.mbox", 3)
+    box = MboxMailbox(path)
+    uid = box.list_messages()[0].uid
+    box.mark_deleted(uid)
+    path.unlink()
+    with pytest.raises(MailboxError) as caught:
+        box.commit()
+    assert str(caught.value) == (
+        f"mbox {str(path)!r}: deleting 1 message(s) failed, nothing was deleted: "
+        "the file no longer exists"
+    )
+    assert box.marked == frozenset({uid})
+
+
+def test_mbox_commit_folder_in_place(tmp_path: Path) -> None:
+    path = make_mbox(tmp_path / "bounces.mbox", 3)
+    box = MboxMailbox(path)
+    uid = box.list_messages()[0].uid
+    box.mark_deleted(uid)
+    path.rename(tmp_path / "moved.mbox")
+    path.mkdir()
+    with pytest.raises(MailboxError) as caught:
+        box.commit()
+    assert str(caught.value) == (
+        f"mbox {str(path)!r}: deleting 1 message(s) failed, nothing was deleted: Is a directory"
+    )
+    assert len(MboxMailbox(tmp_path / "moved.mbox").list_messages()) == 3
+
+
+def closed_message(box: Mailbox, where: str) -> str:
+    return f"{where} is closed; create a new {type(box).__name__} to read it again"
+
+
+CLOSED_CALLS = {
+    "list_messages": lambda box, uid: box.list_messages(),
+    "fetch": lambda box, uid: box.fetch(uid),
+    "iter_messages": lambda box, uid: next(box.iter_messages()),
+    "mark_deleted": lambda box, uid: box.mark_deleted(uid),
+    "commit": lambda box, uid: box.commit(),
+}
+
+
+@pytest.mark.parametrize("call", CLOSED_CALLS.values(), ids=CLOSED_CALLS.keys())
+def test_mbox_closed_use(tmp_path: Path, call: Callable[[Mailbox, str], object]) -> None:
+    path = make_mbox(tmp_path / "bounces.mbox", 2)
+    box = MboxMailbox(path)
+    uid = box.list_messages()[0].uid
+    box.close()
+    with pytest.raises(MailboxError) as caught:
+        call(box, uid)
+    assert str(caught.value) == closed_message(box, f"mbox {str(path)!r}")
+
+
+@pytest.mark.parametrize("call", CLOSED_CALLS.values(), ids=CLOSED_CALLS.keys())
+def test_maildir_closed_use(tmp_path: Path, call: Callable[[Mailbox, str], object]) -> None:
+    maildir = make_maildir(tmp_path / "bounces", 2)
+    with MaildirMailbox(maildir) as box:
+        uid = box.list_messages()[0].uid
+    with pytest.raises(MailboxError) as caught:
+        call(box, uid)
+    assert str(caught.value) == closed_message(box, f"Maildir {str(maildir)!r}")
+
+
+@pytest.mark.parametrize("call", CLOSED_CALLS.values(), ids=CLOSED_CALLS.keys())
+def test_memory_closed_use(call: Callable[[Mailbox, str], object]) -> None:
+    box = MemoryMailbox([b"Subject: one\r\n\r\n"])
+    box.close()
+    with pytest.raises(MailboxError) as caught:
+        call(box, "0")
+    assert str(caught.value) == closed_message(box, "memory mailbox")
+
+
+def test_close_twice_returns_nothing() -> None:
+    box = MemoryMailbox([b"Subject: one\r\n\r\n"])
+    box.mark_deleted("0")
+    first = box.close()
+    second = box.close()
+    assert first == {"0"}
+    assert second == frozenset()
+
+
+def test_close_inside_loop_stops_it(tmp_path: Path) -> None:
+    box = MboxMailbox(make_mbox(tmp_path / "bounces.mbox", 3))
+    items = box.iter_messages()
+    first = next(items)
+    box.close()
+    with pytest.raises(MailboxError, match="is closed"):
+        next(items)
+    assert parse(first.data or b"").original_message_id == original_message_id(1)
+
+
+def test_mbox_empty_commit_no_file_access(tmp_path: Path) -> None:
+    path = make_mbox(tmp_path / "bounces.mbox", 2)
+    box = MboxMailbox(path)
+    box.list_messages()
+    # With nothing marked, commit() does not open the file, so a file it cannot open is no error.
+    path.rename(tmp_path / "moved.mbox")
+    path.mkdir()
+    result = box.commit()
+    assert result == CommitResult()
+    assert [entry.name for entry in sorted(tmp_path.iterdir())] == ["bounces.mbox", "moved.mbox"]
+
+
+def test_maildir_empty_commit_no_listing(tmp_path: Path) -> None:
+    maildir = make_maildir(tmp_path / "bounces", 2)
+    box = MaildirMailbox(maildir)
+    (maildir / "new").rename(tmp_path / "moved")
+    result = box.commit()
+    assert result == CommitResult()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [make_bounce(1), b"\xf9\x00\x13garbage", b"\nFrom MAILER-DAEMON Fri Dec  4 10:00:00 2026\n"],
+    ids=["message", "binary", "blank-line-first"],
+)
+def test_mbox_not_mbox_rejected(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "user-unknown.eml"
+    path.write_bytes(content)
+    with pytest.raises(MailboxError) as caught:
+        MboxMailbox(path)
+    assert str(caught.value) == (
+        f"{str(path)!r} is not an mbox file: it does not start with a 'From ' line; "
+        "read a single message with bouncekit.parse"
+    )
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n  \r\n"], ids=["empty", "white-space"])
+def test_mbox_empty_file_accepted(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "empty.mbox"
+    path.write_bytes(content)
+    assert MboxMailbox(path).list_messages() == []
+
+
+@pytest.mark.parametrize("messages", ["abc", b"raw message bytes"], ids=["str", "bytes"])
+def test_memory_rejects_single_message(messages: str | bytes) -> None:
+    with pytest.raises(TypeError) as caught:
+        MemoryMailbox(messages)  # type: ignore[arg-type]
+    assert str(caught.value) == (
+        "MemoryMailbox takes a list or mapping of messages, not a single "
+        f"{type(messages).__name__}; pass [message] for one message"
+    )
+
+
+def test_memory_rejects_text_message() -> None:
+    with pytest.raises(TypeError) as caught:
+        MemoryMailbox([b"Subject: one\r\n\r\n", "Subject: two\r\n\r\n"])  # type: ignore[list-item]
+    assert str(caught.value) == (
+        "MemoryMailbox message '1' is of type str, not bytes; "
+        "pass the raw message, for example text.encode()"
+    )
+
+
+def test_memory_rejects_int_uid() -> None:
+    with pytest.raises(TypeError) as caught:
+        MemoryMailbox({7: b"Subject: seven\r\n\r\n"})  # type: ignore[dict-item]
+    assert str(caught.value) == "MemoryMailbox unique-id 7 is of type int, not str"
+
+
+def mark_one_and_leave(box: Mailbox) -> None:
+    """Mark the first message and leave the with block without commit(), as a forgetful caller."""
+    with box:
+        box.mark_deleted(box.list_messages()[0].uid)
+
+
+def test_normal_exit_warns_marks_lost(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    maildir = make_maildir(tmp_path / "bounces", 3)
+    with caplog.at_level(logging.WARNING), pytest.warns(MarksLostWarning) as caught:
+        mark_one_and_leave(MaildirMailbox(maildir))
+    assert [str(warning.message) for warning in caught] == [
+        f"Maildir {str(maildir)!r} left its with block without commit(): 1 mark(s) lost, "
+        "nothing deleted; call commit() inside the block to delete the marked messages"
+    ]
+    # The warning points at the caller's with statement, not at bouncekit.
+    assert caught[0].filename == __file__
+    assert "1 mark(s) lost" in caplog.text
+    assert len(MaildirMailbox(maildir).list_messages()) == 3
+
+
+def test_commit_exit_no_warning(tmp_path: Path) -> None:
+    path = make_mbox(tmp_path / "bounces.mbox", 2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with MboxMailbox(path) as box:
+            box.mark_deleted(box.list_messages()[0].uid)
+            box.commit()
+    assert [warning.category for warning in caught] == []
+
+
+def test_exception_exit_note_not_warning() -> None:
+    def mark_then_fail() -> None:
+        with MemoryMailbox([b"Subject: one\r\n\r\n"]) as box:
+            box.mark_deleted("0")
+            raise KeyError("the store failed")
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(KeyError) as raised:
+            mark_then_fail()
+    assert [warning.category for warning in caught] == []
+    assert raised.value.__notes__ == [
+        "bouncekit: memory mailbox was not committed; 1 mark(s) lost, nothing deleted: 0"
+    ]
+
+
+def test_maildir_repr(tmp_path: Path) -> None:
+    maildir = make_maildir(tmp_path / "bounces", 2)
+    box = MaildirMailbox(maildir)
+    opened = repr(box)
+    box.mark_deleted("1700000000.M1.host")
+    marked = repr(box)
+    box.close()
+    assert opened == f"MaildirMailbox({str(maildir)!r})"
+    assert marked == f"MaildirMailbox({str(maildir)!r}, 1 marked)"
+    assert repr(box) == f"MaildirMailbox({str(maildir)!r}, closed)"
+
+
+def test_mbox_repr(tmp_path: Path) -> None:
+    path = make_mbox(tmp_path / "bounces.mbox", 2)
+    with MboxMailbox(path) as box:
+        opened = repr(box)
+    assert opened == f"MboxMailbox({str(path)!r})"
+    assert repr(box) == f"MboxMailbox({str(path)!r}, closed)"
+
+
+def test_memory_repr() -> None:
+    box = MemoryMailbox({"a": b"A", "b": b"B", "c": b"C"})
+    box.mark_deleted("a")
+    box.mark_deleted("c")
+    assert repr(box) == "MemoryMailbox(3 messages, 2 marked)"
+    assert repr(MemoryMailbox([b"A"])) == "MemoryMailbox(1 message)"

@@ -26,7 +26,7 @@ from bouncekit.exceptions import (
     MarksLostError,
     TlsError,
 )
-from bouncekit.mailbox import AsyncPop3Mailbox, Pop3Mailbox
+from bouncekit.mailbox import AsyncPop3Mailbox, CommitResult, Pop3Mailbox
 from bouncekit.pop3 import AsyncPop3Client, Pop3Client
 from dovecot_server import HOST, OAUTH_TOKEN, OAUTH_USER, PASSWORD, DovecotServer
 from synthetic_bounces import make_bounce, original_message_id, recipient
@@ -180,6 +180,25 @@ def test_commit_deletes_only_marked(
         result = box.commit()
     assert result.deleted == {uids[1], uids[3]}
     assert listed_uids(dovecot, user, tls_context) == [uids[0], uids[2], uids[4]]
+
+
+def test_repr_hides_password(
+    dovecot: DovecotServer, user: str, tls_context: ssl.SSLContext
+) -> None:
+    with open_box(dovecot, user, tls_context) as box:
+        shown = repr(box)
+        box.commit()
+    assert shown == f"Pop3Mailbox({user}@{HOST}:{dovecot.pop3s_port}, tls)"
+    assert PASSWORD not in shown
+
+
+def test_commit_without_listing(
+    dovecot: DovecotServer, user: str, tls_context: ssl.SSLContext
+) -> None:
+    box = open_box(dovecot, user, tls_context)
+    result = box.commit()
+    assert result == CommitResult()
+    assert len(listed_uids(dovecot, user, tls_context)) == 5
 
 
 def test_drop_after_dele_deletes_nothing(

@@ -61,3 +61,20 @@ def test_exceptions_documented() -> None:
     # The module directive with :members: lists every exception that the
     # module's __all__ names, and any new one with it.
     assert re.search(r"^\.\. automodule:: bouncekit\.exceptions\n\s+:members:", text, re.M)
+
+
+def test_dir_shows_public_names() -> None:
+    names = dir(bouncekit)
+    assert "parse" in names
+    assert "rules" in names
+    assert "annotations" not in names
+    assert not [name for name in names if name.startswith("_") and name != "__version__"]
+
+
+def test_submodule_on_first_use() -> None:
+    assert bouncekit.rules.RuleSet.default().rules  # type: ignore[attr-defined]
+
+
+def test_unknown_attribute() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        bouncekit.nothing  # type: ignore[attr-defined]  # noqa: B018

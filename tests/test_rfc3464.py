@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime
 import email
 import email.policy
+import json
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -274,13 +276,25 @@ def test_generic_status_other_class_kept() -> None:
     assert bouncekit.parse(make_dsn(body)).recipients[0].status == StatusCode(4, 0, 0)
 
 
-def test_specific_status_not_overridden() -> None:
+def test_reply_code_overrides_status_field() -> None:
     body = (
         "Reporting-MTA: dns; mx.example.org\n\n"
-        "Final-Recipient: rfc822; a@example.net\nAction: failed\nStatus: 5.2.2\n"
-        "Diagnostic-Code: smtp; 550 5.1.1 over quota\n"
+        "Final-Recipient: rfc822; a@example.net\nAction: failed\nStatus: 5.1.1\n"
+        "Diagnostic-Code: smtp; 552 5.2.2 Over quota\n"
     )
-    assert bouncekit.parse(make_dsn(body)).recipients[0].status == StatusCode(5, 2, 2)
+    recipient = bouncekit.parse(make_dsn(body)).recipients[0]
+    assert recipient.status == StatusCode(5, 2, 2)
+    assert recipient.dsn is not None
+    assert recipient.dsn.status == StatusCode(5, 1, 1)
+
+
+def test_reply_code_other_class_kept_out() -> None:
+    body = (
+        "Reporting-MTA: dns; mx.example.org\n\n"
+        "Final-Recipient: rfc822; a@example.net\nAction: failed\nStatus: 5.1.1\n"
+        "Diagnostic-Code: smtp; 421 4.7.0 try again later\n"
+    )
+    assert bouncekit.parse(make_dsn(body)).recipients[0].status == StatusCode(5, 1, 1)
 
 
 def test_status_from_notice_text() -> None:
@@ -544,3 +558,75 @@ def test_incomplete_address_other_domain() -> None:
     body = "Final-Recipient: rfc822; @example.net\nAction: failed\nStatus: 5.1.2\n"
     bounce = bouncekit.parse(_dsn_with_notice(notice, body))
     assert [r.address for r in bounce.recipients] == ["@example.net"]
+
+
+def test_path_rejected_with_hint() -> None:
+    with pytest.raises(TypeError, match=r"read_bytes\(\)"):
+        bouncekit.parse(Path("bounces/0001.eml"))  # type: ignore[arg-type]
+
+
+def test_file_name_text_defect_hint() -> None:
+    bounce = bouncekit.parse("bounces/0001.eml")
+    assert bounce.kind is BounceKind.NOT_BOUNCE
+    assert "looks like a file name" in bounce.defects[0].message
+
+
+def test_plain_text_defect_no_hint() -> None:
+    bounce = bouncekit.parse("just some words")
+    assert "file name" not in bounce.defects[0].message
+
+
+def test_bytearray_accepted() -> None:
+    data = make_dsn(PER_MESSAGE + "\n" + FULL_GROUP)
+    assert bouncekit.parse(bytearray(data)) == bouncekit.parse(data)
+
+
+def test_repr_short() -> None:
+    bounce = bouncekit.parse(make_dsn(PER_MESSAGE + "\n" + FULL_GROUP))
+    text = repr(bounce)
+    assert len(text) < 1000
+    assert "alice@example.net" in text
+    assert "<DeliveryStatus, 1 recipient group(s)>" in text
+    assert "dsn=" not in text
+
+
+def test_to_dict_is_json() -> None:
+    bounce = bouncekit.parse(make_dsn(PER_MESSAGE + "\n" + FULL_GROUP))
+    record = json.loads(json.dumps(bounce.to_dict()))
+    assert record["kind"] == "dsn"
+    assert record["original_message_id"] == "<campaign-7.alice@example.com>"
+    assert record["recipients"][0]["status"] == "5.1.1"
+    assert record["recipients"][0]["action"] == "failed"
+
+
+def test_undeclared_boundary_splits_report() -> None:
+    raw = (
+        "From: MAILER-DAEMON@mx.example.org\n"
+        "To: bounces@example.com\n"
+        "MIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="AA"\n'
+        "\n--AA\nContent-Type: text/plain\n\nYour message could not be delivered.\n"
+        "\n--AA\nContent-Type: message/delivery-status\n\n"
+        f"{PER_MESSAGE}\n{FULL_GROUP}\n"
+        "--ZZ\n"
+        f"{RETURNED_HEADERS}\n"
+        "--ZZ--\n"
+    ).encode()
+    bounce = bouncekit.parse(raw)
+    codes = [defect.code for defect in bounce.defects]
+    assert bounce.original_message_id == "<campaign-7.alice@example.com>"
+    assert bounce.original_headers.get("X-Campaign-Id") == "spring-7"
+    assert [r.address for r in bounce.recipients] == ["alice@example.net"]
+    assert "stray-boundary" in codes
+    assert "invalid-recipient-group" not in codes
+
+
+def test_unix_exit_status_not_reply_code() -> None:
+    body = (
+        "Reporting-MTA: dns; mx.example.org\n\n"
+        "Final-Recipient: rfc822; a@example.net\nAction: failed\nStatus: 5.0.0\n"
+        "Diagnostic-Code: X-Unix; 255\n"
+    )
+    recipient = bouncekit.parse(make_dsn(body)).recipients[0]
+    assert recipient.reply_code is None
+    assert recipient.diagnostic == "255"

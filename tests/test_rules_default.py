@@ -114,6 +114,9 @@ SAMPLES: dict[str, Bounce] = {
         command="RCPT",
     ),
     "command-rcpt-user-unknown": bounce_with("5.0.0", "550", "550 User unknown", command="RCPT"),
+    "text-badrcptto": bounce_with(
+        "5.7.1", "553", "553 sorry, your envelope recipient is in my badrcptto list (#5.7.1)"
+    ),
     "text-user-unknown-address-echo": bounce_with(
         "5.0.0", "550", "550 <pat@example.net>: User unknown"
     ),

@@ -78,7 +78,14 @@ def test_status_condition_missing_status() -> None:
 
 @pytest.mark.parametrize(
     ("pattern", "reply", "matches"),
-    [("550", "550", True), ("550", "551", False), ("55*", "554", True), ("5xx", "421", False)],
+    [
+        ("550", "550", True),
+        ("550", "551", False),
+        ("55*", "554", True),
+        ("5xx", "421", False),
+        ("5*", "550", True),
+        ("5x", "550", True),
+    ],
 )
 def test_reply_code_condition(pattern: str, reply: str, matches: bool) -> None:
     rules = [rule("r", reply_code=pattern)]
@@ -116,7 +123,7 @@ def test_command_condition_evidence() -> None:
 
 
 def test_unknown_command_condition() -> None:
-    with pytest.raises(RuleError, match="unknown command condition RCPT TO"):
+    with pytest.raises(RuleError, match="unknown command condition 'RCPT TO'"):
         RuleSet([rule("r", command="RCPT TO")])
 
 
@@ -194,7 +201,7 @@ def test_no_rule_matched() -> None:
 
 
 def test_outcome_bounce_type_override() -> None:
-    hard_full = Rule("r", Outcome(Reason.MAILBOX_FULL, BounceType.HARD))
+    hard_full = Rule("r", Outcome(Reason.MAILBOX_FULL, BounceType.HARD), Conditions(match_all=True))
 
     (verdict,) = RuleSet([hard_full]).classify(bounce_with())
 
@@ -211,7 +218,7 @@ def test_classify_message_ignores_recipient_conditions() -> None:
 
 
 def test_classification_adobe_equivalents() -> None:
-    rules = RuleSet([rule("r", reason="user_unknown")])
+    rules = RuleSet([rule("r", reason="user_unknown", match_all=True)])
 
     (verdict,) = rules.classify(bounce_with("5.1.1"))
 
@@ -222,11 +229,13 @@ def test_classification_adobe_equivalents() -> None:
 
 def test_duplicate_ids_rejected() -> None:
     with pytest.raises(RuleError, match="duplicate rule id"):
-        RuleSet([rule("same"), rule("same")])
+        RuleSet([rule("same", status="5.*"), rule("same", status="4.*")])
 
 
 def test_extended_replaces_by_id() -> None:
-    base = RuleSet([rule("a", reason="blocked", status="5.*"), rule("b", reason="rejected")])
+    base = RuleSet(
+        [rule("a", reason="blocked", status="5.*"), rule("b", reason="rejected", status="4.*")]
+    )
 
     extended = base.extended([rule("a", reason="spam_detected", status="5.*")])
 
@@ -280,3 +289,9 @@ def test_classify_function_empty_rule_set() -> None:
     (verdict,) = classify(bounce_with("5.1.1"), RuleSet([]))
 
     assert verdict.rule == NO_RULE
+
+
+@pytest.mark.parametrize("value", [b"raw message", None])
+def test_classify_not_a_bounce(value: object) -> None:
+    with pytest.raises(TypeError, match="classify a Bounce"):
+        RuleSet.default().classify(value)  # type: ignore[arg-type]

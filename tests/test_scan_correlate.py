@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,25 @@ def test_scan_correlate_missing_file(capsys: pytest.CaptureFixture[str], tmp_pat
     assert status == 2
     assert "no correlation database" in capsys.readouterr().err
     assert not (tmp_path / "typo.db").exists()
+
+
+def test_scan_correlate_other_database(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "app.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE t (x)")
+    status = main(["scan", "--correlate", f"sqlite:{path}", str(tmp_path)])
+    assert status == 2
+    assert "not a bouncekit correlation database" in capsys.readouterr().err
+    connection = sqlite3.connect(path)
+    tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master")]
+    connection.close()
+    assert tables == ["t"]
+
+
+def test_scan_correlate_folder(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    status = main(["scan", "--correlate", f"sqlite:{tmp_path}", str(tmp_path)])
+    assert status == 2
+    assert "is a folder" in capsys.readouterr().err
 
 
 def test_scan_correlate_bad_scheme(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -5,12 +5,20 @@ from __future__ import annotations
 import datetime
 import json
 import multiprocessing
+import os
+import shutil
+import site
 import sqlite3
+import subprocess
+import sys
+import tempfile
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import bouncekit
 from bouncekit.correlate import CorrelationError, SQLiteCorrelator, StoreError
 
 WRITES_PER_PROCESS = 1500
@@ -235,3 +243,98 @@ def test_forked_processes_share_one_store(tmp_path: Path) -> None:
     assert [worker.exitcode for worker in workers] == [0, 0]
     _check_all_records(parent)
     parent.close()
+
+
+def _filled(path: Path) -> Path:
+    with SQLiteCorrelator(path) as store:
+        store.record("<a1@mail.example.com>", {"delivery": 1})
+    return path
+
+
+def test_read_only_resolves(tmp_path: Path) -> None:
+    with SQLiteCorrelator(_filled(tmp_path / "sent.db"), read_only=True) as store:
+        assert store.resolve("<a1@mail.example.com>") == {"delivery": 1}
+        assert store.count() == 1
+
+
+def test_read_only_rejects_writes(tmp_path: Path) -> None:
+    with SQLiteCorrelator(_filled(tmp_path / "sent.db"), read_only=True) as store:
+        with pytest.raises(StoreError, match="read-only"):
+            store.record("<a2@mail.example.com>", 2)
+        with pytest.raises(StoreError, match="read-only"):
+            store.prune(datetime.timedelta(days=1))
+        assert store.resolve("<a2@mail.example.com>") is None
+
+
+def test_read_only_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "typo.db"
+    with pytest.raises(StoreError, match="no correlation database"):
+        SQLiteCorrelator(path, read_only=True)
+    assert not path.exists()
+
+
+def test_read_only_other_database_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "app.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE t (x)")
+    with pytest.raises(StoreError, match="not a bouncekit correlation database"):
+        SQLiteCorrelator(path, read_only=True)
+    connection = sqlite3.connect(path)
+    tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master")]
+    mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+    connection.close()
+    assert tables == ["t"]
+    assert mode == "delete"
+
+
+def test_read_only_folder(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="is a folder"):
+        SQLiteCorrelator(tmp_path, read_only=True)
+
+
+_READ_IN_CHILD = """
+import sys
+from bouncekit.correlate import SQLiteCorrelator
+store = SQLiteCorrelator(sys.argv[1], read_only=True)
+print(store.resolve("<a1@mail.example.com>"))
+"""
+
+
+def test_read_only_in_unwritable_folder() -> None:
+    # The folder must be reachable by the unprivileged user, so not under tmp_path.
+    top = Path(tempfile.mkdtemp(prefix="bouncekit-ro-"))
+    folder = top / "shared"
+    folder.mkdir()
+    path = _filled(folder / "sent.db")
+    path.chmod(0o444)
+    folder.chmod(0o555)
+    top.chmod(0o755)
+
+    command = [sys.executable, "-c", _READ_IN_CHILD, str(path)]
+    extra: dict[str, Any] = {}
+    if os.geteuid() == 0:
+        # Root writes anywhere, so the reader runs as an unprivileged user, with the
+        # system's Python (the virtual environment's may sit under /root).
+        source = Path(bouncekit.__file__).resolve().parents[1]
+        paths = [str(source), *site.getsitepackages()]
+        command[0] = "/usr/bin/python3"
+        extra = {
+            "user": 65534,
+            "group": 65534,
+            "extra_groups": [],
+            "env": {"PYTHONPATH": os.pathsep.join(paths)},
+        }
+    try:
+        result = subprocess.run(
+            command, capture_output=True, text=True, check=False, cwd="/", **extra
+        )
+    except OSError as exc:
+        pytest.skip(f"cannot start a Python as an unprivileged user: {exc}")
+    finally:
+        folder.chmod(0o755)
+        shutil.rmtree(top)
+
+    if "Error" in result.stderr and "StoreError" not in result.stderr:
+        pytest.skip(f"the unprivileged Python cannot import bouncekit: {result.stderr[-200:]}")
+    assert result.stderr == ""
+    assert result.stdout.strip() == "{'delivery': 1}"

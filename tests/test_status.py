@@ -94,3 +94,17 @@ def test_find_codes_prefers_reply() -> None:
 
 def test_codes_order() -> None:
     assert sorted([StatusCode(5, 1, 1), StatusCode(4, 7, 1)])[0] == StatusCode(4, 7, 1)
+
+
+def test_equal_to_text() -> None:
+    code = StatusCode(5, 1, 1)
+    assert code == "5.1.1"
+    assert code != "5.1.2"
+    assert code != "a code"
+    assert {code: "user unknown"}.get("5.1.1") == "user unknown"
+
+
+def test_equality_and_order_between_codes() -> None:
+    assert StatusCode(5, 1, 1) == StatusCode.parse("5.1.1")
+    assert StatusCode(4, 2, 2) < StatusCode(5, 1, 1)
+    assert len({StatusCode(5, 1, 1), StatusCode.parse("5.1.1")}) == 1

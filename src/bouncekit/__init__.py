@@ -8,6 +8,7 @@ fields, the original Message-ID and the defects found on the way.
 
 from __future__ import annotations
 
+import importlib as _importlib
 import logging as _logging
 
 from bouncekit._model import (
@@ -50,3 +51,18 @@ __all__ = [
 ]
 
 _logging.getLogger(__name__).addHandler(_logging.NullHandler())
+
+# The public submodules, imported on first use so that `import bouncekit` stays light.
+_SUBMODULES = ("correlate", "exceptions", "mailbox", "pop3", "rules")
+
+
+def __getattr__(name: str) -> object:
+    if name in _SUBMODULES:
+        return _importlib.import_module(f"{__name__}.{name}")
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
+def __dir__() -> list[str]:
+    # Tab completion shows the public names and submodules only.
+    return sorted({*__all__, *_SUBMODULES})

@@ -48,6 +48,8 @@ def normalize_address(text: str) -> str:
 
 def find_addresses(text: str) -> list[str]:
     """Return every addr-spec found in free *text*, in order, without repeats."""
+    if "@" not in text:
+        return []
     seen: dict[str, None] = {}
     for found in _ADDRESS_IN_TEXT.finditer(text):
         seen.setdefault(found[1].rstrip("."), None)

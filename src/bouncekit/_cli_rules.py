@@ -102,6 +102,9 @@ def write_explanation(source: str, bounce: Bounce, rules: RuleSet, out: TextIO) 
         _write_verdict("message", rules.classify_message(bounce), rules, out)
     for classification in rules.classify(bounce):
         _write_verdict(classification.address or "", classification, rules, out)
+        for rule_id in classification.timed_out:
+            note = f"a pattern of rule {rule_id} ran out of time on this diagnostic"
+            out.write(f"    note: {note} and counted as not matching\n")
 
 
 def _write_verdict(label: str, verdict: Classification, rules: RuleSet, out: TextIO) -> None:
@@ -118,10 +121,10 @@ def _write_verdict(label: str, verdict: Classification, rules: RuleSet, out: Tex
 
 
 def _check(args: argparse.Namespace) -> int:
-    errors = check_rules(Path(args.file))
+    errors = check_rules(args.file)
     if not errors:
         try:
-            own = load_rules(Path(args.file))
+            own = load_rules(args.file)
             RuleSet.default().extended(own)
         except RuleError as exc:
             errors = [exc]

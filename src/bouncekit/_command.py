@@ -21,6 +21,8 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from bouncekit._text import search_at_words
+
 __all__ = ["COMMANDS", "command_in_notice", "find_command"]
 
 COMMANDS: Final = frozenset(
@@ -89,11 +91,30 @@ _PHRASE_KEYS: Final = (
 )
 
 
+# The words every match of _PHRASES starts with.
+_PHRASE_STARTS: Final = (
+    "in reply to",
+    "after ",
+    "did not like our",
+    "does not like recipient",
+    "[rcpt_to]",
+    "but sender was rejected",
+    "but my name was rejected",
+    "but greeting failed",
+    "during greeting wait",
+    "refused to talk to me",
+    "failed after i sent",
+    "failed on data",
+    "sent <<<",
+    "smtp:",
+)
+
+
 def _phrase_command(text: str) -> str | None:
     lowered = text.lower()
     if not any(key in lowered for key in _PHRASE_KEYS):
         return None
-    found = _PHRASES.search(text)
+    found = search_at_words(_PHRASES, text, lowered, _PHRASE_STARTS)
     if found is None:
         return None
     name = found.lastgroup or ""
@@ -132,10 +153,12 @@ def command_in_notice(address: str, notice: str) -> str | None:
     address or on one of the three lines after it, before a blank line.
     """
     wanted = address.lower()
-    if not wanted or wanted not in notice.lower():
+    lowered = notice.lower()
+    if not wanted or wanted not in lowered:
         return None
     lines = notice.splitlines()
-    found = [index for index, line in enumerate(lines) if wanted in line.lower()]
+    # Lower-casing adds and removes no line break, so the lines stay aligned.
+    found = [index for index, line in enumerate(lowered.splitlines()) if wanted in line]
     for index in found:
         command = _transcript_command(lines, index)
         if command is not None:

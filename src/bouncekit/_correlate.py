@@ -140,6 +140,13 @@ class NoCorrelation:
         return False
 
 
+def _check_mapping(value: object) -> None:
+    if not isinstance(value, Mapping):
+        kind = type(value).__name__
+        msg = f"MappingCorrelator takes a mapping of ids to records, such as a dict, not {kind}"
+        raise TypeError(msg)
+
+
 @attrs.frozen
 class MappingCorrelator(Generic[RecordT]):
     """
@@ -152,7 +159,9 @@ class MappingCorrelator(Generic[RecordT]):
         records: The mapping, used as given (not copied).
     """
 
-    records: Mapping[str, RecordT]
+    records: Mapping[str, RecordT] = attrs.field(
+        validator=lambda _, __, value: _check_mapping(value)
+    )
 
     def resolve(self, message_id: str) -> RecordT | None:
         """Return the record for *message_id*, trying it with and without brackets."""
@@ -251,14 +260,50 @@ class _Search(Generic[RecordT]):
         return NoCorrelation(tuple(self.tried), tuple(self.rejected))
 
 
+def _as_correlator(
+    correlator: Correlator[RecordT] | Mapping[str, RecordT] | None,
+) -> Correlator[RecordT] | None:
+    if correlator is None or callable(getattr(correlator, "resolve", None)):
+        return correlator  # type: ignore[return-value]
+    if isinstance(correlator, Mapping):
+        return MappingCorrelator(correlator)
+    msg = (
+        f"the correlator must have a resolve(message_id) method or be a mapping, "
+        f"not {type(correlator).__name__}: pass SQLiteCorrelator(path) or MappingCorrelator(dict)"
+    )
+    raise TypeError(msg)
+
+
+def _header_names(headers: str | Iterable[str]) -> tuple[str, ...]:
+    names = (headers,) if isinstance(headers, str) else tuple(headers)
+    for name in names:
+        if not isinstance(name, str):
+            msg = f"headers must be field names (str), not {type(name).__name__}"
+            raise TypeError(msg)
+    return names
+
+
+def _as_verp(verp: VerpCodec | str | None) -> VerpCodec | None:
+    if verp is None or isinstance(verp, VerpCodec):
+        return verp
+    if isinstance(verp, str):
+        local, at, domain = verp.rpartition("@")
+        if not at or not local or not domain:
+            msg = f"invalid verp {verp!r}: write LOCAL@DOMAIN, such as 'bounces@example.com'"
+            raise ValueError(msg)
+        return VerpCodec(local, domain)
+    msg = f"verp must be a VerpCodec or 'LOCAL@DOMAIN', not {type(verp).__name__}"
+    raise TypeError(msg)
+
+
 def correlate(
     bounce: Bounce,
-    correlator: Correlator[RecordT] | None = None,
+    correlator: Correlator[RecordT] | Mapping[str, RecordT] | None = None,
     *,
     signed_ids: SignedIdCodec | None = None,
-    headers: Iterable[str] = (),
+    headers: str | Iterable[str] = (),
     envelope_id: bool = True,
-    verp: VerpCodec | None = None,
+    verp: VerpCodec | str | None = None,
 ) -> Correlation[RecordT] | NoCorrelation:
     """
     Find the record that *bounce* is about.
@@ -282,18 +327,39 @@ def correlate(
 
     Args:
         bounce: The parsed message.
-        correlator: The store to look identifiers up in, or ``None`` when
-            only *signed_ids* or *verp* are used.
+        correlator: The store to look identifiers up in: a
+            :class:`Correlator`, a plain mapping of ids to records (read as
+            :class:`MappingCorrelator` reads it), or ``None`` when only
+            *signed_ids* or *verp* are used.
         signed_ids: The codec that signed the Message-IDs at send time.
         headers: Names of header fields of the returned message whose
-            values the caller stored, tried in the given order.
+            values the caller stored, tried in the given order; one name may
+            be given as a string.
         envelope_id: Whether to look up the DSN's ``Original-Envelope-Id``.
-        verp: The codec of the VERP return addresses used at send time.
+        verp: The codec of the VERP return addresses used at send time, or
+            the return address without the recipient (``"bounces@example.com"``)
+            for a codec with the default separator.
 
     Returns:
         A :class:`Correlation`, or :class:`NoCorrelation` when nothing matched.
+
+    Raises:
+        TypeError: An argument is not of a type listed above.
+        ValueError: *verp* is a string that is not ``LOCAL@DOMAIN``.
     """
-    search = _Search(correlator)
+    if not isinstance(bounce, Bounce):
+        msg = f"correlate() takes a Bounce from bouncekit.parse(), not {type(bounce).__name__}"
+        raise TypeError(msg)
+    store = _as_correlator(correlator)
+    headers = _header_names(headers)
+    verp = _as_verp(verp)
+    if signed_ids is not None and not isinstance(signed_ids, SignedIdCodec):
+        msg = (
+            f"signed_ids must be a SignedIdCodec, not {type(signed_ids).__name__}: "
+            "pass SignedIdCodec([key])"
+        )
+        raise TypeError(msg)
+    search = _Search(store)
     candidates = list(message_id_candidates(bounce))
     for field, message_id in candidates:
         record = search.lookup(field, message_id)

@@ -103,15 +103,26 @@ def _groups_of_part(part: Message) -> tuple[list[Group], list[Defect]]:
     for block in blocks:
         if not isinstance(block, Message):
             continue
-        fields = [(name, str(value)) for name, value in block.items()]
+        fields = [(name, _field_value(block, name, value)) for name, value in block.raw_items()]
         if fields:
             groups.append(fields)
-        rest = part_text(block) if isinstance(block.get_payload(), str) else ""
+        body = block.get_payload()
+        # An empty body decodes to nothing, whatever its encoding and charset.
+        rest = part_text(block) if isinstance(body, str) and body else ""
         if rest.strip():
             more, more_defects = split_groups(rest)
             groups.extend(more)
             defects.extend(more_defects)
     return groups, defects
+
+
+def _field_value(block: Message, name: str, raw: object) -> str:
+    """Return ``str()`` of what ``block.items()`` gives for the field *name* with value *raw*."""
+    # The policy leaves an ASCII string as it is, so only other values need it.
+    # A message built in code may hold Header objects, which it handles too.
+    if isinstance(raw, str) and raw.isascii():
+        return raw
+    return str(block.policy.header_fetch_parse(name, raw))  # type: ignore[arg-type]
 
 
 def _typed_value(raw: str) -> TypedValue:
@@ -259,20 +270,25 @@ def _resplit(groups: list[Group]) -> list[Group]:
     for group in groups:
         current: Group = []
         seen: set[str] = set()
+        # Whether the current group has a per-message and a per-recipient field.
+        has_message = has_recipient = False
         for name, value in group:
             key = name.lower()
             starts_recipient = key in ("final-recipient", "original-recipient")
             # A per-recipient field after per-message fields only, such as an Action
             # written before Final-Recipient, also starts the recipient group.
-            after_message = bool(seen & _MESSAGE_FIELD_NAMES) and not seen & _PER_RECIPIENT_NAMES
+            after_message = has_message and not has_recipient
             if current and (
                 (starts_recipient and (key in seen or after_message))
                 or (key in _PER_RECIPIENT_NAMES and after_message)
             ):
                 result.append(current)
                 current, seen = [], set()
+                has_message = has_recipient = False
             current.append((name, value))
             seen.add(key)
+            has_message = has_message or key in _MESSAGE_FIELD_NAMES
+            has_recipient = has_recipient or key in _PER_RECIPIENT_NAMES
         if current:
             result.append(current)
     return result
@@ -333,14 +349,15 @@ def _delivery_status_of_groups(
 
 def most_specific_status(written: StatusCode | None, texts: Iterable[str]) -> StatusCode | None:
     """
-    Return *written*, or a more specific code of the same class from *texts*.
+    Return the code of the remote server's reply in *texts*, or else *written*.
 
-    A generic ``X.0.0`` gives only the class, so when the diagnostic text carries
-    a code such as ``5.1.1`` of the same class, that one is more useful. With
-    no *written* code, the first code in the text of any class is used.
+    The reply is the receiving server's own account of the failure, while the
+    ``Status`` field is the reporting MTA's summary of it: Sendmail writes
+    ``5.1.1`` over a ``550 5.7.1 IP address blacklisted`` reply, and a generic
+    ``X.0.0`` gives only the class. So a non-generic code of the same class in
+    the text wins. With no *written* code, the first code in the text of any
+    class is used.
     """
-    if written is not None and not written.is_generic:
-        return written
     for text in texts:
         for code in find_status_codes(text, prefer_replies=True):
             if written is None:
@@ -372,9 +389,13 @@ def recipient_from_fields(fields: RecipientFields, defects: list[Defect]) -> Rec
         return None
     if fields.final_recipient is None:
         defects.append(Defect("missing-final-recipient", f"no Final-Recipient for {address!r}"))
-    diagnostic = fields.diagnostic_code.value if fields.diagnostic_code else None
+    code = fields.diagnostic_code
+    diagnostic = code.value if code else None
     status = most_specific_status(fields.status, [diagnostic] if diagnostic else [])
-    reply_code = find_reply_code(diagnostic) if diagnostic else None
+    reply_code = None
+    # An X-Unix diagnostic is the exit status of a delivery program, not an SMTP reply.
+    if code and diagnostic and code.type.lower() != "x-unix":
+        reply_code = find_reply_code(diagnostic)
     if status is None and reply_code is not None:
         # RFC 3463 section 3: X.0.0 is the code for a failure of which only the class is known.
         status = StatusCode(int(reply_code[0]), 0, 0)
@@ -394,9 +415,11 @@ def _notice_lines_about(address: str, notice: str) -> str | None:
     """Return the notice's line about *address*, with its indented continuation, if it has codes."""
     wanted = address.lower()
     lines = notice.splitlines()
-    for index, line in enumerate(lines):
-        if wanted not in line.lower():
+    # Lower-casing adds and removes no line break, so the lines stay aligned.
+    for index, lowered in enumerate(notice.lower().splitlines()):
+        if wanted not in lowered:
             continue
+        line = lines[index]
         block = [line.strip()]
         for following in lines[index + 1 : index + 4]:
             if not following.strip() or following[0] not in " \t":

@@ -37,10 +37,13 @@ class NoticeFormat:
         reason_start: Regular expressions, for layouts that write the reason
             apart from the address. In a notice about one recipient, the
             diagnostic is the text after the first line that matches one of
-            them (the rest of that line included), or from the top when none
-            matches, up to ``reason_end``.
+            them (the rest of that line included), up to ``reason_end``. When
+            none matches, the diagnostic is found as for other layouts.
         reason_end: Regular expressions; the reason ends before the first line
             after its start that matches one of them.
+        entry_end: Regular expressions for lines that end the entry of a failed
+            address, such as the start of the next host's session in a
+            transcript; the lines up to the next address are not its diagnostic.
         address_line: A regular expression with an ``address`` group, searched
             in each line of the block, for layouts where the failed address is
             not the first thing on its line.
@@ -58,6 +61,7 @@ class NoticeFormat:
     original: tuple[str, ...] = ()
     reason_start: tuple[str, ...] = ()
     reason_end: tuple[str, ...] = ()
+    entry_end: tuple[str, ...] = ()
     address_line: str | None = None
     layout: str = "text"
 
@@ -112,11 +116,16 @@ FORMATS: tuple[NoticeFormat, ...] = (
         body=("an error occurred while trying to deliver the mail to the following recipients",),
         block_start=(r"deliver the mail to the following recipients",),
         block_end=(r"^\s*technical report:",),
+        reason_start=(r"^\s*diagnostic-code:\s*(?:smtp\s*;)?\s*",),
+        reason_end=(r"^\s*[\w-]+:\s",),
     ),
     NoticeFormat(
         name="mfilter",
-        body=("m-filter", "-------server message"),
+        body=("-------server message",),
         block_end=(r"^-{3,}server message",),
+        original=(r"^-{3,}original mail info\s*$",),
+        reason_start=(r"^-{3,}server message",),
+        reason_end=(r"^-{3,}smtp command", r"^-{3,}original mail info"),
     ),
     NoticeFormat(
         name="notes",
@@ -172,6 +181,7 @@ FORMATS: tuple[NoticeFormat, ...] = (
         name="dragonfly",
         body=("this is the dragonfly mail agent",),
         original=(r"^message headers follow",),
+        reason_start=(r"there was an error delivering your mail to\b.*$",),
     ),
     NoticeFormat(
         name="opensmtpd",
@@ -214,6 +224,9 @@ FORMATS: tuple[NoticeFormat, ...] = (
         address_line=r"^\s*[45]\d\d <(?P<address>[^<>\s]+@[^<>\s]+)>\.\.\.",
         block_start=(r"-{3,}\s*transcript of session follows",),
         block_end=(r"-{3,}\s*unsent message follows",),
+        # The next host's session: "While talking to", its commands and replies,
+        # or a "550 host (smtp)... reason" line about the host.
+        entry_end=(r"^while talking to\b", r"^(?:>>>|<<<) ", r"^[45]\d\d \S+ \(\w+\)\.\.\."),
     ),
     NoticeFormat(
         name="sendmail",
@@ -225,6 +238,7 @@ FORMATS: tuple[NoticeFormat, ...] = (
         name="gmail",
         body=("delivery to the following recipient", "technical details of permanent failure"),
         block_start=(r"delivery to the following recipients?",),
+        reason_start=(r"the error that the other server returned was:\s*",),
     ),
     NoticeFormat(
         name="exchange2003",

@@ -60,20 +60,37 @@ from bouncekit._model import (
     RecipientFields,
 )
 from bouncekit._status import StatusCode, find_status_codes
-from bouncekit._text import find_reply_code, part_text, repair_text
+from bouncekit._text import (
+    ascii_folded,
+    find_reply_code,
+    part_text,
+    repair_text,
+    search_at_words,
+)
 
 __all__ = ["complete_bounce", "dsn_format_name"]
 
 
 def _matches(fmt: NoticeFormat, notice: _Notice) -> bool:
     """Return whether every marker group *fmt* gives hits *notice*."""
-    if fmt.senders and not any(marker in notice.sender for marker in fmt.senders):
+    if fmt.senders and not _contains_any(notice.sender, fmt.senders):
         return False
-    if fmt.subjects and not any(marker in notice.subject for marker in fmt.subjects):
+    if fmt.subjects and not _contains_any(notice.subject, fmt.subjects):
         return False
     if fmt.fields and not any(name in notice.headers for name in fmt.fields):
         return False
-    return not fmt.body or any(marker in notice.text_lower for marker in fmt.body)
+    # NOTE: body markers are searched in the whole text, quoted original included, so a
+    # marker that a quoted header can contain ("m-filter" in "DKIM-Filter") misleads.
+    return not fmt.body or _contains_any(notice.text_lower, fmt.body)
+
+
+def _contains_any(text: str, markers: tuple[str, ...]) -> bool:
+    # A plain loop, because every message is tested against every format and
+    # the generator behind any() cost more than the substring tests.
+    for marker in markers:  # noqa: SIM110
+        if marker in text:
+            return True
+    return False
 
 
 @attrs.define
@@ -108,6 +125,14 @@ _ORIGINAL_PATTERNS = (
     r"^original message headers:?$",
     r"^[-= ]*message text follows\b",
 )
+# The words that every pattern above without "^" starts with.
+_ORIGINAL_FLOATING_STARTS = (
+    "this is a copy",
+    "below this line",
+    "header",
+    "copy of the",
+    "below is a copy",
+)
 
 
 @functools.lru_cache(maxsize=64)
@@ -119,19 +144,41 @@ def _line_pattern(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
     surrounding blanks. Any other pattern may match anywhere in a line. Those
     are searched separately, because a line-start prefix would make the
     engine rescan every line once per pattern.
+
+    The added blanks are matched possessively (``*+``). A pattern that starts
+    with its own ``[-= ]*`` would otherwise try every split of a line's
+    leading spaces between the two, so a notice with many lines of spaces
+    took milliseconds. An anchored pattern therefore cannot require a blank
+    at its start.
     """
     anchored = []
     floating = []
     for pattern in patterns:
         if pattern.startswith("^"):
-            pattern = r"^[ \t]*" + pattern[1:]
-            if pattern.endswith("$"):
-                pattern = pattern[:-1] + r"[ \t]*$"
-            anchored.append(f"(?:{pattern})")
+            anchored.append(rf"(?:^[ \t]*+{_line_body(pattern)})")
         else:
             floating.append(f"(?:{pattern})")
     flags = re.IGNORECASE | re.MULTILINE
     return tuple(re.compile("|".join(group), flags) for group in (anchored, floating) if group)
+
+
+def _line_body(pattern: str) -> str:
+    """Return anchored *pattern* without its ``^``, with blanks allowed before its ``$``."""
+    body = pattern[1:]
+    return body[:-1] + r"[ \t]*+$" if body.endswith("$") else body
+
+
+def _newline_led(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """
+    Compile the anchored *patterns* as ``_line_pattern`` does, with a newline for ``^``.
+
+    A pattern that starts with a fixed character is scanned for much faster
+    than one that starts with ``^``, which the engine tries at every
+    position. Searched in ``"\\n" + text``, this pattern matches at index *i*
+    exactly where the ``_line_pattern`` one matches *text* at index *i*.
+    """
+    bodies = "|".join(f"(?:{_line_body(pattern)})" for pattern in patterns if pattern[:1] == "^")
+    return re.compile(rf"\n[ \t]*+(?:{bodies})", re.IGNORECASE | re.MULTILINE)
 
 
 def _first_match(text: str, patterns: Sequence[re.Pattern[str]]) -> re.Match[str] | None:
@@ -140,6 +187,14 @@ def _first_match(text: str, patterns: Sequence[re.Pattern[str]]) -> re.Match[str
 
 
 _ORIGINAL_MARKERS = _line_pattern(_ORIGINAL_PATTERNS)
+_ORIGINAL_LINE_MARKERS = _newline_led(_ORIGINAL_PATTERNS)
+
+
+def _search_original_line(text: str) -> re.Match[str] | None:
+    """Return what ``_ORIGINAL_MARKERS[0].search(text)`` returns, found faster."""
+    line = _ORIGINAL_LINE_MARKERS.search("\n" + text)
+    return None if line is None else _ORIGINAL_MARKERS[0].match(text, line.start())
+
 
 # A header field line of a quoted message.
 _HEADER_LINE = re.compile(r"^[!-9;-~]+:")
@@ -168,21 +223,71 @@ _ADDRESS_FIRST = re.compile(
 # "[^<>]" rather than "[^>]": a run of "<" with no ">" would take quadratic time.
 _TAGS = re.compile(r"<[^<>]*>")
 _BLOCK_TAGS = re.compile(r"<(?:br|/p|/div|/tr|/li|/h\d|p|div|tr|li)\b[^<>]*>", re.IGNORECASE)
-_WHITE = re.compile(r"\s+")
 
 _SYSTEM_LOCAL_PARTS = frozenset(
     {"mailer-daemon", "postmaster", "root", "abuse", "noreply", "no-reply", "mail-daemon", "daemon"}
 )
+
+
+@attrs.frozen
+class _Phrases:
+    """
+    Phrases that each start at a word boundary, searched case-insensitively.
+
+    A pattern that starts with ``\\b`` and an alternation of words gives the
+    regular expression engine nothing to skip ahead to, so it was among the
+    slowest searches over a notice. ``re.IGNORECASE`` matches a lower-case
+    ASCII phrase only where the :func:`ascii_folded` text contains it. So the
+    phrases are first looked for as substrings of that text, and the pattern
+    runs only when one is there or the text has no folded form.
+    """
+
+    phrases: tuple[str, ...] = attrs.field()
+    pattern: re.Pattern[str] = attrs.field(init=False)
+
+    @phrases.validator
+    def _check(self, _: attrs.Attribute[tuple[str, ...]], phrases: tuple[str, ...]) -> None:
+        for phrase in phrases:
+            if not phrase.isascii() or phrase != phrase.lower():
+                msg = f"invalid phrase {phrase!r}: phrases must be lower-case ASCII"
+                raise ValueError(msg)
+
+    @pattern.default
+    def _compile(self) -> re.Pattern[str]:
+        words = "|".join(re.escape(phrase) for phrase in self.phrases)
+        return re.compile(rf"\b(?:{words})", re.IGNORECASE)
+
+    def found_in(self, text: str, lowered: str) -> bool:
+        """Return whether *text*, lower-cased as *lowered*, contains a phrase."""
+        folded = ascii_folded(text, lowered)
+        if folded is not None and not any(phrase in folded for phrase in self.phrases):
+            return False
+        return self.pattern.search(text) is not None
+
+
 # Wording of a notice that reports a temporary failure: the class is 4 when no
 # code is written. Only the words of _DELAYED mean delivery is still being tried.
-_TEMPORARY = re.compile(
-    r"\b(?:temporar(?:y|ily)|retry timeout exceeded|retry time not reached|host not reachable)",
-    re.IGNORECASE,
+_TEMPORARY = _Phrases(
+    (
+        "temporary",
+        "temporarily",
+        "retry timeout exceeded",
+        "retry time not reached",
+        "host not reachable",
+    )
 )
-_DELAYED = re.compile(
-    r"\b(?:will (?:be )?retr(?:y|ied)|still trying|delayed|not yet been delivered|"
-    r"will continue|warning: message)",
-    re.IGNORECASE,
+_DELAYED = _Phrases(
+    (
+        "will retry",
+        "will retried",
+        "will be retry",
+        "will be retried",
+        "still trying",
+        "delayed",
+        "not yet been delivered",
+        "will continue",
+        "warning: message",
+    )
 )
 
 _FAILURE_WORDS = re.compile(
@@ -192,7 +297,10 @@ _FAILURE_WORDS = re.compile(
 
 _PUNCTUATION = ":;,.-_=*<>()[] \t"
 _MAX_HEADER_LINES = 500
-_MAYBE_REPLY_CODE = re.compile(r"(?<!\d)[245][0-5]\d(?!\d)")
+# Three digits that are not part of a longer number. The test for a digit before
+# them follows the first digit, because a pattern that starts with a character
+# set is scanned for much faster than one that starts with a lookbehind.
+_MAYBE_REPLY_CODE = re.compile(r"[245](?<!\d[245])[0-5]\d(?!\d)")
 # A line that is a server's failure reply: "550 - Requested action not taken: ...".
 _REPLY_LINE = re.compile(r"^[ \t]*[45][0-5]\d[ \t-].*$", re.MULTILINE)
 
@@ -240,9 +348,10 @@ def _text_parts(message: Message) -> list[Message]:
         content_type = part.get_content_type()
         if content_type in RETURNED_TYPES or content_type == ARF_TYPE:
             continue
-        payload = part.get_payload()
-        if isinstance(payload, list):
-            stack[0:0] = [sub for sub in payload if isinstance(sub, Message)]
+        # is_multipart() returns whether the payload is a list without reading it,
+        # and reading a leaf part's payload checks the whole body.
+        if part.is_multipart():
+            stack[0:0] = [sub for sub in part.get_payload() if isinstance(sub, Message)]
         elif part.get_content_maintype() == "text" and not _is_attachment(part):
             found.append(part)
         elif part.is_multipart() or part.get_content_maintype() == "multipart":
@@ -294,6 +403,9 @@ def _read_notice(message: Message, headers: Headers) -> _Notice:
 
 def _unquote(text: str) -> str:
     """Remove one level of ``>`` quoting when most lines carry it."""
+    # Most notices are not quoted, and counting the quoted lines needs no split.
+    if text.startswith(">") + text.count("\n>") < 3:
+        return text
     lines = text.split("\n")
     quoted = [line for line in lines if line.startswith(">")]
     if len(quoted) < max(3, len([line for line in lines if line.strip()]) // 2):
@@ -310,13 +422,16 @@ def _split_original(text: str, extra: Sequence[re.Pattern[str]]) -> tuple[str, s
     """
     found = _first_match(text, extra)
     if found is None:
+        found = _search_original_line(text)
         lowered = text.lower()
         # The markers that may sit anywhere in a line all contain one of these
         # words, and a plain substring test is much cheaper than the patterns.
-        markers = (
-            _ORIGINAL_MARKERS if "copy" in lowered or "header" in lowered else _ORIGINAL_MARKERS[:1]
-        )
-        found = _first_match(text, markers)
+        if "copy" in lowered or "header" in lowered:
+            floating = search_at_words(
+                _ORIGINAL_MARKERS[1], text, lowered, _ORIGINAL_FLOATING_STARTS
+            )
+            if floating is not None and (found is None or floating.start() < found.start()):
+                found = floating
     if found is not None:
         start = text.rfind("\n", 0, found.start()) + 1
         end = text.find("\n", found.end())
@@ -345,18 +460,22 @@ def _quoted_headers(text: str) -> Headers:
     block has none, since it is what a sender needs most.
     """
     # A header block is rarely longer than a few hundred lines; the body after
-    # it is not needed here.
-    lines = [
-        line[1:].removeprefix(" ") if line.startswith(">") else line
-        for line in text.split("\n", _MAX_HEADER_LINES)[:_MAX_HEADER_LINES]
-    ]
+    # it is not needed here. Lines are unquoted as they are read, because the
+    # block usually ends long before the last of them.
+    lines = text.split("\n", _MAX_HEADER_LINES)[:_MAX_HEADER_LINES]
     start = next(
-        (i for i, line in enumerate(lines[:60]) if _HEADER_START.match(line.lstrip())), None
+        (
+            i
+            for i, line in enumerate(lines[:60])
+            if _HEADER_START.match(_unquote_line(line).lstrip())
+        ),
+        None,
     )
     if start is None:
         return Headers()
     fields: list[list[str]] = []
-    for line in lines[start:]:
+    for quoted_line in lines[start:]:
+        line = _unquote_line(quoted_line)
         if not line.strip():
             break
         if _HEADER_LINE.match(line) and line[:1] not in (" ", "\t"):
@@ -372,39 +491,68 @@ def _quoted_headers(text: str) -> Headers:
     return headers
 
 
+def _unquote_line(line: str) -> str:
+    return line[1:].removeprefix(" ") if line.startswith(">") else line
+
+
 def _join_wrapped(lines: Iterable[str]) -> str:
     """Join the lines of one diagnostic into one line of text."""
-    return _WHITE.sub(" ", " ".join(line.strip() for line in lines)).strip()
+    # str.split() and the pattern \s split at the same characters, and split()
+    # is several times faster than substituting runs of white space.
+    return " ".join(" ".join(lines).split())
+
+
+@functools.lru_cache(maxsize=64)
+def _block_patterns(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(pattern, re.IGNORECASE) for pattern in patterns)
+
+
+def _search_any(patterns: Sequence[re.Pattern[str]], line: str) -> re.Match[str] | None:
+    """Return the match of the first of *patterns* that *line* contains."""
+    for pattern in patterns:
+        found = pattern.search(line)
+        if found is not None:
+            return found
+    return None
 
 
 def _find_block(text: str, fmt: NoticeFormat) -> str:
     return _span(text, fmt.block_start, fmt.block_end)
 
 
-def _span(text: str, start_patterns: Sequence[str], end_patterns: Sequence[str]) -> str:
+def _span(
+    text: str,
+    start_patterns: Sequence[str],
+    end_patterns: Sequence[str],
+    *,
+    start_required: bool = False,
+) -> str:
     """
     Return the lines of *text* after the first match of *start_patterns*, up to *end_patterns*.
 
     The text after the start marker on its own line is kept, as in
     "did not reach: a@b". When no start pattern is given or none matches, the span
-    starts at the top.
+    starts at the top, unless *start_required* makes it empty.
     """
     lines = text.split("\n")
     start = 0
     first_end = 0
     if start_patterns:
-        starts = [re.compile(pattern, re.IGNORECASE) for pattern in start_patterns]
+        starts = _block_patterns(tuple(start_patterns))
         for index, line in enumerate(lines):
-            found = next((m for m in (pattern.search(line) for pattern in starts) if m), None)
+            found = _search_any(starts, line)
             if found is not None:
                 lines[index] = line[found.end() :]
                 start, first_end = index, index + 1
                 break
+        else:
+            if start_required:
+                return ""
     end = len(lines)
     if end_patterns:
-        ends = [re.compile(pattern, re.IGNORECASE) for pattern in end_patterns]
+        ends = _block_patterns(tuple(end_patterns))
         for index in range(first_end, len(lines)):
-            if any(pattern.search(lines[index]) for pattern in ends):
+            if _search_any(ends, lines[index]) is not None:
                 end = index
                 break
     return "\n".join(lines[start:end])
@@ -419,7 +567,9 @@ class _Entry:
 def _address_entries(block: str, fmt: NoticeFormat) -> list[_Entry]:
     """Split *block* into one entry per line that names an address first."""
     pattern = re.compile(fmt.address_line, re.IGNORECASE) if fmt.address_line else _ADDRESS_FIRST
+    ends = [re.compile(end, re.IGNORECASE) for end in fmt.entry_end]
     entries: list[tuple[str, list[str]]] = []
+    open_entry = False
     for line in block.split("\n"):
         found = pattern.match(line) if fmt.address_line is None else pattern.search(line)
         if found is not None and "@" in found["address"]:
@@ -428,7 +578,10 @@ def _address_entries(block: str, fmt: NoticeFormat) -> list[_Entry]:
             # then the whole line is the diagnostic.
             rest = line[found.end() :] if fmt.address_line is None else line
             entries.append((address, [rest.lstrip(":;,.- \t")]))
-        elif entries:
+            open_entry = True
+        elif ends and any(end.search(line.strip()) for end in ends):
+            open_entry = False
+        elif entries and open_entry:
             entries[-1][1].append(line)
     merged: dict[str, list[str]] = {}
     for address, lines in entries:
@@ -440,14 +593,17 @@ def _address_entries(block: str, fmt: NoticeFormat) -> list[_Entry]:
     return [_Entry(lines[0], tuple(lines[1:])) for lines in merged.values()]
 
 
+# The fields that name the notice's own reader or the original's sender, lower-cased.
+_NOTICE_OWN_FIELDS = frozenset({"from", "to", "reply-to", "sender", "return-path", "delivered-to"})
+_ORIGINAL_OWN_FIELDS = frozenset({"from", "sender", "return-path", "reply-to"})
+
+
 def _own_addresses(notice: _Notice, original: Headers) -> set[str]:
     own: set[str] = set()
-    for headers, names in (
-        (notice.headers, ("From", "To", "Reply-To", "Sender", "Return-Path", "Delivered-To")),
-        (original, ("From", "Sender", "Return-Path", "Reply-To")),
-    ):
-        for name in names:
-            for value in headers.get_all(name):
+    # One pass over each header, not one lookup per field name.
+    for headers, names in ((notice.headers, _NOTICE_OWN_FIELDS), (original, _ORIGINAL_OWN_FIELDS)):
+        for name, value in headers:
+            if name.lower() in names:
                 own.update(address.lower() for address in find_addresses(value))
     return own
 
@@ -519,8 +675,9 @@ def _failed_recipients(
     notice: _Notice, fmt: NoticeFormat, notice_text: str, original: Headers
 ) -> list[Recipient]:
     block = _find_block(notice_text, fmt)
-    temporary = bool(_TEMPORARY.search(notice_text))
-    delayed = bool(_DELAYED.search(notice_text))
+    lowered = notice_text.lower()
+    temporary = _TEMPORARY.found_in(notice_text, lowered)
+    delayed = _DELAYED.found_in(notice_text, lowered)
 
     entries = _address_entries(block, fmt)
     listed = [
@@ -549,7 +706,8 @@ def _failed_recipients(
         if not diagnostic.replace(entry.address, "").strip(_PUNCTUATION):
             diagnostic = ""
         if single and fmt.reason_start:
-            diagnostic = _join_wrapped([_span(notice_text, fmt.reason_start, fmt.reason_end)])
+            reason = _span(notice_text, fmt.reason_start, fmt.reason_end, start_required=True)
+            diagnostic = _join_wrapped([reason]) or diagnostic
         if single and not diagnostic:
             # The reason is elsewhere in the notice, maybe on the address's line.
             diagnostic = _join_wrapped([notice_text.replace(entry.address, "")])
@@ -559,8 +717,6 @@ def _failed_recipients(
             if reply is not None:
                 diagnostic = f"{reply[0].strip()} {diagnostic}"
         recipient = _recipient(entry.address, diagnostic, whole, temporary, delayed)
-        # NOTE: in a Sendmail V5 transcript an entry's lines can run into the next
-        # host's session, and then the command found may be that session's.
         command = find_command(diagnostic) or command_in_notice(entry.address, notice_text)
         recipients.append(attrs.evolve(recipient, command=command))
     return recipients
@@ -607,9 +763,10 @@ def _disguised_originals(message: Message, parts: Sequence[Message]) -> list[Hea
     for part in parts:
         if part is message:
             continue
-        content_type = part.get_content_type()
-        payload = part.get_payload()
-        if content_type == "message/partial" and isinstance(payload, list) and payload:
+        # Only a message/partial part's payload is read: reading a leaf part's
+        # payload checks the whole body for undecodable bytes.
+        payload = part.get_payload() if part.get_content_type() == "message/partial" else None
+        if isinstance(payload, list) and payload:
             inner = payload[0]
             if isinstance(inner, Message):
                 found.append(headers_of(inner))
@@ -851,21 +1008,30 @@ def _with_class(recipient: Recipient) -> Recipient:
     return attrs.evolve(recipient, status=StatusCode(int(code[0]), 0, 0))
 
 
+_WRITER_PREFIXES = tuple(prefix for writer in DSN_WRITERS for prefix in writer.field_prefixes)
+
+
 def dsn_format_name(headers: Headers, status: DeliveryStatus | None) -> str:
     """Name the MTA that wrote a DSN when its fields show it, else ``"rfc3464"``."""
-    names = [name.lower() for name, _ in headers]
+    fields = [headers]
     if status is not None:
-        names += [name.lower() for name, _ in status.message.extensions]
-        for group in status.recipients:
-            names += [name.lower() for name, _ in group.extensions]
+        fields.append(status.message.extensions)
+        fields.extend(group.extensions for group in status.recipients)
         reporting = (
             status.message.reporting_mta.value.lower() if status.message.reporting_mta else ""
         )
     else:
         reporting = ""
+    # Only the few names with some writer's prefix are kept for the loop below.
+    names = []
+    for group in fields:
+        for name, _ in group:
+            lowered = name.lower()
+            if lowered.startswith(_WRITER_PREFIXES):
+                names.append(lowered)
     sender = (headers.get("From") or "").lower()
     for writer in DSN_WRITERS:
-        if any(name.startswith(prefix) for prefix in writer.field_prefixes for name in names):
+        if any(name.startswith(writer.field_prefixes) for name in names):
             return writer.name
         if any(marker in sender or marker in reporting for marker in writer.markers):
             return writer.name

@@ -9,35 +9,55 @@ Every mailbox follows one contract, :class:`Mailbox`:
   are deleted at :meth:`Mailbox.commit` and at no other time, and only the
   ones marked. For POP3 the marks are sent as DELE commands just before QUIT,
   and RFC 1939 section 6 has the server delete them only after QUIT.
-- Ending a session any other way deletes nothing: a dropped connection, an
-  exception in the caller's loop, or leaving a ``with`` block without commit.
-  The marks lost are reported in :class:`~bouncekit.exceptions.MarksLostError`,
-  in a note added to the caller's exception, and in a warning log record.
+- Ending a session any other way deletes nothing, and the marks are
+  discarded, so the next poll reads those messages again. How the lost
+  marks are reported depends on how the session ended:
+
+  - The mailbox failed (a dropped connection, a time-out): the call raises
+    :class:`~bouncekit.exceptions.MarksLostError`, with the marks in ``lost_marks``.
+  - The caller's code raised inside the ``with`` block: that exception goes
+    on unchanged, with a note that lists the marks lost.
+  - The ``with`` block ended normally without :meth:`Mailbox.commit`: a
+    :class:`~bouncekit.exceptions.MarksLostWarning` is issued, and no exception.
+  - :meth:`Mailbox.close`: it returns the marks discarded.
+
+  In each case a warning is also logged by the ``bouncekit._mailbox`` logger.
 - A message that cannot be read is yielded with ``error`` set, and iteration
   goes on with the next one.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import glob
 import hashlib
 import logging
 import mailbox as stdlib_mailbox
 import os
 import ssl
+import stat
+import warnings
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, get_args, runtime_checkable
 
 import attrs
 
 from bouncekit._pop3 import DEFAULT_MAX_MESSAGE_SIZE
-from bouncekit._pop3_client import AsyncPop3Client, Pop3Client, Security
+from bouncekit._pop3_client import (
+    AsyncPop3Client,
+    Pop3Client,
+    Security,
+    check_choice,
+    check_security,
+)
 from bouncekit.exceptions import (
     CommitUncertainError,
     MailboxError,
     MarksLostError,
+    MarksLostWarning,
     Pop3ConnectionError,
     Pop3Error,
     Pop3TimeoutError,
@@ -60,6 +80,11 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 AuthMethod = Literal["user", "plain", "xoauth2", "apop"]
+# stat() errors that mean "no file here", as pathlib's is_file() treats them.
+_NOT_A_FILE = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ELOOP})
+# Octets read to check that a file is an mbox: a file of only white space up
+# to this size counts as an empty mailbox.
+_MBOX_PROBE_SIZE = 64 * 1024
 # Errors after which a POP3 session cannot go on.
 _FATAL = (Pop3ConnectionError, Pop3TimeoutError, RemoteProtocolError)
 
@@ -140,12 +165,31 @@ class Mailbox(Protocol):
         ...
 
     def commit(self) -> CommitResult:
-        """Delete the marked messages and end the session."""
+        """
+        Delete the marked messages.
+
+        A POP3 mailbox ends its session here, and a local one stays open. With
+        nothing marked, a commit deletes nothing and needs no listing first.
+        """
         ...
 
     def close(self) -> frozenset[str]:
-        """End the session without deleting anything; return the marks discarded."""
+        """
+        End the session without deleting anything, and return the marks discarded.
+
+        Every later call except :meth:`close` raises
+        :class:`~bouncekit.exceptions.MailboxError`.
+        """
         ...
+
+
+def _reason(exc: BaseException) -> str:
+    """Return why a file operation failed, in the operating system's words and without the path."""
+    if isinstance(exc, stdlib_mailbox.NoSuchMailboxError):
+        return "the file no longer exists"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc)
 
 
 def _header_block(data: bytes) -> bytes:
@@ -170,6 +214,18 @@ def _report_lost(where: str, lost: frozenset[str], exc: BaseException | None) ->
         )
 
 
+def _warn_lost(where: str, lost: frozenset[str]) -> None:
+    """Issue :class:`MarksLostWarning` for a ``with`` block that ended normally with marks."""
+    if not lost:
+        return
+    message = (
+        f"{where} left its with block without commit(): {len(lost)} mark(s) lost, nothing "
+        "deleted; call commit() inside the block to delete the marked messages"
+    )
+    # Level 3 is the caller's with statement: this function, then __exit__.
+    warnings.warn(message, MarksLostWarning, stacklevel=3)
+
+
 class _Marks:
     """Marks for deletion and the context manager behaviour shared by every mailbox."""
 
@@ -177,6 +233,27 @@ class _Marks:
 
     def __init__(self) -> None:
         self._marked: set[str] = set()
+        self._open = True
+
+    def __repr__(self) -> str:
+        state = [self._repr_target()]
+        if not self._open:
+            state.append("closed")
+        elif self._marked:
+            state.append(f"{len(self._marked)} marked")
+        return f"{type(self).__name__}({', '.join(state)})"
+
+    def _repr_target(self) -> str:
+        """Return what the mailbox reads, for the repr: a path, a server, a count."""
+        raise NotImplementedError
+
+    def _reopen_hint(self) -> str:
+        return f"create a new {type(self).__name__} to read it again"
+
+    def _check_open(self) -> None:
+        if not self._open:
+            msg = f"{self._where} is closed; {self._reopen_hint()}"
+            raise MailboxError(msg)
 
     @property
     def marked(self) -> frozenset[str]:
@@ -189,12 +266,15 @@ class _Marks:
         _report_lost(self._where, lost, exc)
         return lost
 
+    def _missing(self, uid: str) -> MailboxError:
+        return MailboxError(
+            f"no message with unique-id {uid!r} in {self._where}: it was deleted, "
+            "or the id did not come from list_messages()"
+        )
+
     def _check_known(self, uid: str, known: Iterable[str]) -> None:
         if uid not in known:
-            msg = (
-                f"no message with unique-id {uid!r} in {self._where}; take ids from list_messages()"
-            )
-            raise MailboxError(msg)
+            raise self._missing(uid)
 
 
 class _FileMailbox(_Marks):
@@ -206,7 +286,9 @@ class _FileMailbox(_Marks):
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._discard_marks(exc)
+        lost = self._close(exc)
+        if exc is None:
+            _warn_lost(self._where, lost)
 
     def list_messages(self) -> list[MessageInfo]:
         """Return the messages in the mailbox, in the mailbox's order."""
@@ -218,8 +300,12 @@ class _FileMailbox(_Marks):
     def _delete(self, uids: frozenset[str]) -> CommitResult:
         raise NotImplementedError
 
+    def _release(self) -> None:
+        """Close the files this mailbox has open."""
+
     def fetch(self, uid: str, *, headers_only: bool = False) -> bytes:
         """Return one message, or only its header block and the blank line after it."""
+        self._check_open()
         data = self._read(uid)
         return _header_block(data) if headers_only else data
 
@@ -231,13 +317,14 @@ class _FileMailbox(_Marks):
         for info in self.list_messages():
             if info.uid in self._marked or (wanted is not None and info.uid not in wanted):
                 continue
+            # Checked here, so that a close() inside the loop ends it with an error.
+            self._check_open()
             try:
                 data = self.fetch(info.uid, headers_only=headers_only)
-            except (OSError, KeyError, stdlib_mailbox.Error, MailboxError) as exc:
-                logger.warning("cannot read message %r of %s: %s", info.uid, self._where, exc)
-                yield MailboxMessage(
-                    info.uid, info.size, error=f"cannot read message {info.uid!r}: {exc}"
-                )
+            except MailboxError as exc:
+                # The error names the message and the reason.
+                logger.warning("%s", exc)
+                yield MailboxMessage(info.uid, info.size, error=str(exc))
                 continue
             yield MailboxMessage(info.uid, info.size, data)
 
@@ -247,14 +334,33 @@ class _FileMailbox(_Marks):
         self._marked.add(uid)
 
     def commit(self) -> CommitResult:
-        """Delete the marked messages; the mailbox stays open for more reading."""
+        """
+        Delete the marked messages; the mailbox stays open for more reading.
+
+        With nothing marked, nothing is read or written.
+        """
+        self._check_open()
+        if not self._marked:
+            return CommitResult()
         result = self._delete(frozenset(self._marked))
         self._marked.clear()
         return result
 
     def close(self) -> frozenset[str]:
-        """Discard the marks without deleting anything, and return them."""
-        return self._discard_marks()
+        """
+        Discard the marks without deleting anything, close the mailbox, and return the marks.
+
+        Leaving a ``with`` block closes the mailbox too. Every later call
+        except :meth:`close` raises :class:`~bouncekit.exceptions.MailboxError`.
+        """
+        return self._close(None)
+
+    def _close(self, exc: BaseException | None) -> frozenset[str]:
+        if not self._open:
+            return frozenset()
+        self._open = False
+        self._release()
+        return self._discard_marks(exc)
 
 
 class MemoryMailbox(_FileMailbox):
@@ -264,19 +370,38 @@ class MemoryMailbox(_FileMailbox):
     Args:
         messages: Unique-id to raw message, or raw messages that get the
             unique-ids ``"0"``, ``"1"`` ... in order.
+
+    Raises:
+        TypeError: *messages* is one ``str`` or ``bytes`` rather than a list or
+            mapping of messages, a message is not ``bytes``, or a unique-id is
+            not ``str``.
     """
 
     _where = "memory mailbox"
 
     def __init__(self, messages: Mapping[str, bytes] | Iterable[bytes] = ()) -> None:
         super().__init__()
+        # A str or bytes is iterable too, and would become one message per character.
+        if isinstance(messages, str | bytes | bytearray | memoryview):
+            msg = (
+                "MemoryMailbox takes a list or mapping of messages, not a single "
+                f"{type(messages).__name__}; pass [message] for one message"
+            )
+            raise TypeError(msg)
         if isinstance(messages, Mapping):
             self.messages: dict[str, bytes] = dict(messages)
         else:
             self.messages = {str(index): data for index, data in enumerate(messages)}
+        for uid, data in self.messages.items():
+            _check_memory_message(uid, data)
+
+    def _repr_target(self) -> str:
+        count = len(self.messages)
+        return f"{count} message" if count == 1 else f"{count} messages"
 
     def list_messages(self) -> list[MessageInfo]:
         """Return the messages in insertion order."""
+        self._check_open()
         return [MessageInfo(uid, len(data)) for uid, data in self.messages.items()]
 
     def _read(self, uid: str) -> bytes:
@@ -289,44 +414,99 @@ class MemoryMailbox(_FileMailbox):
         return CommitResult(deleted=uids)
 
 
+def _check_memory_message(uid: object, data: object) -> None:
+    if not isinstance(uid, str):
+        msg = f"MemoryMailbox unique-id {uid!r} is of type {type(uid).__name__}, not str"
+        raise TypeError(msg)
+    if not isinstance(data, bytes):
+        msg = (
+            f"MemoryMailbox message {uid!r} is of type {type(data).__name__}, not bytes; "
+            "pass the raw message, for example text.encode()"
+        )
+        raise TypeError(msg)
+
+
 class MaildirMailbox(_FileMailbox):
     """
     A Maildir: messages in ``new`` and then ``cur``, each in name order.
 
     The unique-id is the file name up to the ``:`` that starts the Maildir
     flags, so it stays the same when another program marks a message seen.
+
+    Raises:
+        MailboxError: *path* is not a Maildir, or one of its folders cannot be
+            read (the message names the folder and the operating system's
+            reason). Listing raises it too when ``new`` or ``cur`` cannot be
+            read, and :meth:`fetch` when the message file cannot be read.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         super().__init__()
         self.path = Path(path)
         self._where = f"Maildir {str(self.path)!r}"
-        if not all((self.path / sub).is_dir() for sub in ("cur", "new", "tmp")):
-            msg = f"{str(self.path)!r} is not a Maildir: it needs cur, new and tmp folders"
-            raise MailboxError(msg)
+        for sub in ("cur", "new", "tmp"):
+            folder = self.path / sub
+            try:
+                is_folder = stat.S_ISDIR(folder.stat().st_mode)
+            except (FileNotFoundError, NotADirectoryError):
+                is_folder = False
+            except OSError as exc:
+                msg = f"cannot open {self._where}: cannot read {str(folder)!r}: {_reason(exc)}"
+                raise MailboxError(msg) from exc
+            if not is_folder:
+                msg = f"{str(self.path)!r} is not a Maildir: it needs cur, new and tmp folders"
+                raise MailboxError(msg)
 
-    def _files(self) -> dict[str, Path]:
-        files: dict[str, Path] = {}
+    def _repr_target(self) -> str:
+        return repr(str(self.path))
+
+    def _entries(self) -> Iterator[tuple[str, Path]]:
+        """Yield the unique-id and path of each entry of ``new`` and then ``cur``, in name order."""
         for sub in ("new", "cur"):
-            for entry in sorted((self.path / sub).iterdir()):
-                if entry.is_file() and not entry.name.startswith("."):
-                    files.setdefault(entry.name.split(":", 1)[0], entry)
+            folder = self.path / sub
+            try:
+                names = sorted(os.listdir(folder))
+            except OSError as exc:
+                msg = f"cannot read folder {str(folder)!r} of {self._where}: {_reason(exc)}"
+                raise MailboxError(msg) from exc
+            for name in names:
+                if not name.startswith("."):
+                    yield name.split(":", 1)[0], folder / name
+
+    def _files(self) -> dict[str, tuple[Path, int]]:
+        """Return the unique-id of each message file, with its path and size in octets."""
+        files: dict[str, tuple[Path, int]] = {}
+        for uid, path in self._entries():
+            if uid in files:
+                continue
+            try:
+                status = path.stat()
+            except OSError as exc:
+                if exc.errno in _NOT_A_FILE:
+                    # Removed by another program meanwhile, or a broken symbolic link.
+                    continue
+                msg = f"cannot read {str(path)!r} of {self._where}: {_reason(exc)}"
+                raise MailboxError(msg) from exc
+            if stat.S_ISREG(status.st_mode):
+                files[uid] = (path, status.st_size)
         return files
 
     def list_messages(self) -> list[MessageInfo]:
         """Return the messages, ``new`` first, each folder in name order."""
-        infos = []
-        for uid, path in self._files().items():
-            try:
-                infos.append(MessageInfo(uid, path.stat().st_size))
-            except FileNotFoundError:
-                continue  # delivered and removed by another program meanwhile
-        return infos
+        self._check_open()
+        return [MessageInfo(uid, size) for uid, (_, size) in self._files().items()]
 
     def _read(self, uid: str) -> bytes:
-        files = self._files()
-        self._check_known(uid, files)
-        return files[uid].read_bytes()
+        # Take the first entry with this unique-id, as the listing does. A folder
+        # put in place of the file after the listing then fails with its reason.
+        path = next((path for entry_uid, path in self._entries() if entry_uid == uid), None)
+        if path is None:
+            raise self._missing(uid)
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            msg = f"cannot read message {uid!r} from {str(path)!r}: {_reason(exc)}"
+            raise MailboxError(msg) from exc
 
     def _delete(self, uids: frozenset[str]) -> CommitResult:
         files = self._files()
@@ -337,7 +517,7 @@ class MaildirMailbox(_FileMailbox):
                 logger.warning("%s: %s", self._where, failed[uid])
                 continue
             try:
-                files[uid].unlink()
+                files[uid][0].unlink()
             except OSError as exc:
                 failed[uid] = f"cannot delete {uid!r}: {exc.strerror or exc}"
                 logger.warning("%s: %s", self._where, failed[uid])
@@ -354,46 +534,122 @@ class MboxMailbox(_FileMailbox):
     the same when other messages are deleted or added: a message's position
     (the ``path#N`` of ``bouncekit scan``) changes then, and would name another
     message. Identical copies of one message get ``.2``, ``.3`` ... in file order.
+
+    Raises:
+        MailboxError: *path* is not a regular file or cannot be opened, with the
+            operating system's reason. Listing and :meth:`fetch` raise it when
+            the file cannot be read, and :meth:`commit` when the file cannot be
+            rewritten. A failed commit deletes nothing and keeps the marks.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         super().__init__()
         self.path = Path(path)
         self._where = f"mbox {str(self.path)!r}"
-        if not self.path.is_file():
+        try:
+            mode = self.path.stat().st_mode
+        except (FileNotFoundError, NotADirectoryError) as exc:
             msg = f"no mbox file at {str(self.path)!r}"
+            raise MailboxError(msg) from exc
+        except OSError as exc:
+            msg = f"cannot open {self._where}: {_reason(exc)}"
+            raise MailboxError(msg) from exc
+        if stat.S_ISDIR(mode):
+            msg = (
+                f"{str(self.path)!r} is a folder, not an mbox file; "
+                "open a Maildir with MaildirMailbox"
+            )
             raise MailboxError(msg)
-        self._box = stdlib_mailbox.mbox(self.path, create=False)
+        if not stat.S_ISREG(mode):
+            msg = f"{str(self.path)!r} is not an mbox file: it is not a regular file"
+            raise MailboxError(msg)
+        self._check_start()
+        # None after a commit: the file is opened again at the next read.
+        self._box: stdlib_mailbox.mbox | None = self._open_file()
 
-    def _keys(self, box: stdlib_mailbox.mbox | None = None) -> dict[str, str]:
-        """Return the unique-id of each message of *box* (by default this mailbox's) and its key."""
-        box = self._box if box is None else box
-        keys: dict[str, str] = {}
-        for key in box.iterkeys():
-            digest = hashlib.sha256(box.get_bytes(key)).hexdigest()[:20]
-            uid = digest
-            copy = 1
-            while uid in keys:
-                copy += 1
-                uid = f"{digest}.{copy}"
-            keys[uid] = key
+    def _repr_target(self) -> str:
+        return repr(str(self.path))
+
+    def _check_start(self) -> None:
+        """Raise :class:`MailboxError` unless the file is empty or starts with a ``From`` line."""
+        try:
+            with self.path.open("rb") as file:
+                head = file.read(_MBOX_PROBE_SIZE)
+        except OSError as exc:
+            msg = f"cannot open {self._where}: {_reason(exc)}"
+            raise MailboxError(msg) from exc
+        if head.startswith(b"From "):
+            return
+        if len(head) < _MBOX_PROBE_SIZE and not head.strip():
+            return  # empty, or only white space: a mailbox with no message
+        msg = (
+            f"{str(self.path)!r} is not an mbox file: it does not start with a 'From ' line; "
+            "read a single message with bouncekit.parse"
+        )
+        raise MailboxError(msg)
+
+    def _open_file(self) -> stdlib_mailbox.mbox:
+        try:
+            return stdlib_mailbox.mbox(self.path, create=False)
+        except (OSError, stdlib_mailbox.Error) as exc:
+            msg = f"cannot open {self._where}: {_reason(exc)}"
+            raise MailboxError(msg) from exc
+
+    def _reader(self) -> stdlib_mailbox.mbox:
+        if self._box is None:
+            self._box = self._open_file()
+        return self._box
+
+    def _keys(self, box: stdlib_mailbox.mbox | None = None) -> dict[str, tuple[str, int]]:
+        """
+        Return the unique-id of each message of *box* (by default this mailbox's).
+
+        Each unique-id maps to the message's key in *box* and its size in octets.
+        """
+        box = self._reader() if box is None else box
+        keys: dict[str, tuple[str, int]] = {}
+        try:
+            for key in box.iterkeys():
+                data = box.get_bytes(key)
+                digest = hashlib.sha256(data).hexdigest()[:20]
+                uid = digest
+                copy = 1
+                while uid in keys:
+                    copy += 1
+                    uid = f"{digest}.{copy}"
+                keys[uid] = (key, len(data))
+        except OSError as exc:
+            msg = f"cannot read {self._where}: {_reason(exc)}"
+            raise MailboxError(msg) from exc
         return keys
 
     def list_messages(self) -> list[MessageInfo]:
         """Return the messages in file order."""
-        return [
-            MessageInfo(uid, len(self._box.get_bytes(key))) for uid, key in self._keys().items()
-        ]
+        self._check_open()
+        return [MessageInfo(uid, size) for uid, (_, size) in self._keys().items()]
 
     def _read(self, uid: str) -> bytes:
         keys = self._keys()
         self._check_known(uid, keys)
-        return self._box.get_bytes(keys[uid])
+        try:
+            return self._reader().get_bytes(keys[uid][0])
+        except OSError as exc:
+            msg = f"cannot read message {uid!r} from {self._where}: {_reason(exc)}"
+            raise MailboxError(msg) from exc
+
+    def _delete_failed(self, uids: frozenset[str], exc: BaseException) -> MailboxError:
+        return MailboxError(
+            f"{self._where}: deleting {len(uids)} message(s) failed, nothing was deleted: "
+            f"{_reason(exc)}"
+        )
 
     def _delete(self, uids: frozenset[str]) -> CommitResult:
         # A separate object does the deletion, so a failure leaves no removal
         # pending in the one used for reading, which close() would otherwise write.
-        box = stdlib_mailbox.mbox(self.path, create=False)
+        try:
+            box = stdlib_mailbox.mbox(self.path, create=False)
+        except (OSError, stdlib_mailbox.Error) as exc:
+            raise self._delete_failed(uids, exc) from exc
         try:
             box.lock()
             keys = self._keys(box)
@@ -401,30 +657,33 @@ class MboxMailbox(_FileMailbox):
                 uid: f"no message {uid!r} in {self._where} any more" for uid in uids - keys.keys()
             }
             for uid in uids - failed.keys():
-                box.remove(keys[uid])
+                box.remove(keys[uid][0])
             # flush() writes the kept messages to a new file and renames it over
             # the old one, so a failure before the rename changes nothing on disk.
             box.flush()
-        except (OSError, stdlib_mailbox.Error) as exc:
+        except (OSError, stdlib_mailbox.Error, MailboxError) as exc:
             _remove_partial_copies(self.path)
             # Drop the pending removals, so closing this object writes nothing.
             # The standard library has no public way to discard them.
             setattr(box, "_pending", False)  # noqa: B010
-            msg = (
-                f"{self._where}: deleting {len(uids)} message(s) failed, nothing was deleted: {exc}"
-            )
-            raise MailboxError(msg) from exc
+            raise self._delete_failed(uids, exc) from exc
         finally:
             _release(box, self.path)
-        self._box.close()
-        self._box = stdlib_mailbox.mbox(self.path, create=False)
+        # The messages are deleted now. The reading object still shows the old
+        # file, and the next read opens the new one, so that a failure to open
+        # it is reported then and does not hide this result.
+        self._close_reader()
         return CommitResult(uids - failed.keys(), failed)
 
-    def close(self) -> frozenset[str]:
-        """Discard the marks without deleting anything, close the file, and return the marks."""
-        lost = super().close()
-        self._box.close()
-        return lost
+    def _close_reader(self) -> None:
+        box, self._box = self._box, None
+        if box is not None:
+            # Nothing is pending in the reading object, so closing it writes nothing.
+            with contextlib.suppress(OSError):
+                box.close()
+
+    def _release(self) -> None:
+        self._close_reader()
 
 
 def _remove_partial_copies(path: Path) -> None:
@@ -435,8 +694,10 @@ def _remove_partial_copies(path: Path) -> None:
     ``<name>.<seconds>.<host>.<pid>``; a copy left behind would block the next
     commit in the same second.
     """
-    for copy in path.parent.glob(f"{glob.escape(path.name)}.*.{os.getpid()}"):
-        copy.unlink(missing_ok=True)
+    # A copy that cannot be removed stays, because the caller reports the first failure.
+    with contextlib.suppress(OSError):
+        for copy in path.parent.glob(f"{glob.escape(path.name)}.*.{os.getpid()}"):
+            copy.unlink(missing_ok=True)
 
 
 def _release(box: stdlib_mailbox.mbox, path: Path) -> None:
@@ -461,13 +722,18 @@ def _pop3_listing(
     return {uid: (number, sizes.get(number, 0)) for number, uid in uids.items()}
 
 
+def _check_login_choices(auth: object, security: object) -> None:
+    check_choice("auth", auth, get_args(AuthMethod))
+    check_security(security)
+
+
 class _Pop3Base(_Marks):
     def __init__(self, client: Pop3Client | AsyncPop3Client, user: str) -> None:
         super().__init__()
         self._where = f"POP3 mailbox {user + '@' if user else ''}{client.host}"
+        self._user = user
         self._client = client
         self._listing: dict[str, tuple[int, int]] | None = None  # uid: (number, size)
-        self._open = True
         # Once QUIT is on its way the server may delete, so a later failure
         # can no longer promise that nothing was deleted.
         self._quit_sent = False
@@ -481,10 +747,14 @@ class _Pop3Base(_Marks):
     def _infos(self) -> list[MessageInfo]:
         return [MessageInfo(uid, size) for uid, (_, size) in self._known().items()]
 
-    def _check_open(self) -> None:
-        if not self._open:
-            msg = f"{self._where} is closed; open a new session"
-            raise MailboxError(msg)
+    def _reopen_hint(self) -> str:
+        return f"open a new session with {type(self).__name__}.open()"
+
+    def _repr_target(self) -> str:
+        # The password is not stored here, so it cannot get into the repr.
+        host = f"[{self._client.host}]" if ":" in self._client.host else self._client.host
+        user = f"{self._user}@" if self._user else ""
+        return f"{user}{host}:{self._client.port}, {self._client.security}"
 
     def _unmarked(self, uids: Iterable[str] | None) -> list[str]:
         wanted = None if uids is None else set(uids)
@@ -555,10 +825,13 @@ class _Pop3Base(_Marks):
         return MailboxMessage(uid, size, result)
 
     def _commit_result(self, errors: Mapping[int, ServerError | None]) -> CommitResult:
-        numbers = self._numbers(self._marked)
-        failed = {
-            numbers[number]: str(error) for number, error in errors.items() if error is not None
-        }
+        failed: dict[str, str] = {}
+        if errors:
+            # Only marked messages were sent DELE, and marking needed a listing.
+            numbers = self._numbers(self._marked)
+            failed = {
+                numbers[number]: str(error) for number, error in errors.items() if error is not None
+            }
         deleted = frozenset(self._marked) - failed.keys()
         self._marked.clear()
         self._open = False
@@ -578,7 +851,8 @@ class Pop3Mailbox(_Pop3Base):
     :meth:`commit` ends the session with QUIT; after it, or after a
     connection failure, open a new mailbox for the next poll. Leaving a
     ``with`` block closes the connection without QUIT unless :meth:`commit`
-    was called, so nothing is deleted.
+    was called, so nothing is deleted. A closed mailbox raises
+    :class:`~bouncekit.exceptions.MailboxError` on every call except :meth:`close`.
     """
 
     def __init__(self, client: Pop3Client, *, user: str = "") -> None:
@@ -609,7 +883,12 @@ class Pop3Mailbox(_Pop3Base):
                 ``"xoauth2"`` (AUTH XOAUTH2) or ``"apop"``.
 
         The other arguments are those of :meth:`Pop3Client.connect`.
+
+        Raises:
+            ValueError: *auth* or *security* is not one of the values named
+                here and in :meth:`Pop3Client.connect`; no connection was made.
         """
+        _check_login_choices(auth, security)
         client = Pop3Client.connect(
             host,
             port,
@@ -641,7 +920,9 @@ class Pop3Mailbox(_Pop3Base):
         if self._open:
             self.client.close()
             self._open = False
-            self._discard_marks(exc)
+            lost = self._discard_marks(exc)
+            if exc is None:
+                _warn_lost(self._where, lost)
 
     def list_messages(self) -> list[MessageInfo]:
         """Return the messages with their unique-ids (UIDL) and sizes (LIST)."""
@@ -695,6 +976,8 @@ class Pop3Mailbox(_Pop3Base):
         """
         Send DELE for each marked message, then QUIT, so the server deletes them.
 
+        With nothing marked, only QUIT is sent, and no listing is needed first.
+
         Raises:
             MarksLostError: The connection failed before QUIT was sent; the
                 server deletes nothing then (RFC 1939 section 6).
@@ -747,6 +1030,7 @@ class AsyncPop3Mailbox(_Pop3Base):
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
     ) -> AsyncPop3Mailbox:
         """Connect, log in and return the mailbox, as :meth:`Pop3Mailbox.open` does."""
+        _check_login_choices(auth, security)
         client = await AsyncPop3Client.connect(
             host,
             port,
@@ -778,7 +1062,9 @@ class AsyncPop3Mailbox(_Pop3Base):
         if self._open:
             self.client.close()
             self._open = False
-            self._discard_marks(exc)
+            lost = self._discard_marks(exc)
+            if exc is None:
+                _warn_lost(self._where, lost)
 
     async def list_messages(self) -> list[MessageInfo]:
         """Return the messages with their unique-ids (UIDL) and sizes (LIST)."""

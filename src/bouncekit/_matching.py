@@ -23,7 +23,8 @@ _MAX_PATTERN_LENGTH: Final = 4000
 _EVIDENCE_LENGTH: Final = 200
 
 _STATUS_PATTERN: Final = re.compile(r"([245]|\*)(?:\.(\d{1,3}|\*)(?:\.(\d{1,3}|\*))?)?")
-_REPLY_PATTERN: Final = re.compile(r"[2-5](?:\d\d|\d?[*x]|[x*]{0,2})", re.IGNORECASE)
+# A three-digit code, or a prefix of one or two digits ending in "*", "x" or "xx".
+_REPLY_PATTERN: Final = re.compile(r"[2-5](?:\d\d|\d?[*x]|[x*]{1,2})", re.IGNORECASE)
 
 FactsKey = tuple[BounceKind, str, Action | None, tuple[int, int, int] | None, str, str, bool, bool]
 """
@@ -93,7 +94,8 @@ def _parse_reply(text: str) -> str:
     value = text.strip()
     if _REPLY_PATTERN.fullmatch(value) is None:
         msg = (
-            f"invalid reply_code condition {text!r}: write a code such as 550, or 55* for a prefix"
+            f"invalid reply_code condition {text!r}: write a three-digit code such as 550, "
+            "or a prefix ending in * such as 5* or 55*"
         )
         raise ValueError(msg)
     if value.isdigit():
@@ -101,13 +103,35 @@ def _parse_reply(text: str) -> str:
     return value.lower().rstrip("*x") + "*"
 
 
+def _parse_domain(text: str) -> str:
+    """Return a domain condition in lower case, without surrounding spaces."""
+    value = text.strip().lower()
+    if not value:
+        msg = f"invalid domain condition {text!r}: write a domain such as example.com"
+        raise ValueError(msg)
+    if "@" in value:
+        domain = value.rpartition("@")[2] or "example.com"
+        msg = (
+            f"invalid domain condition {text!r}: the condition tests the part of the address "
+            f"after the '@', so write {domain!r}"
+        )
+        raise ValueError(msg)
+    return value
+
+
 def compile_pattern(text: str) -> regex.Pattern[str]:
     """
     Compile one diagnostic pattern as rules use it.
 
     Raises:
-        ValueError: The pattern does not compile or is too long.
+        ValueError: The pattern is empty or blank, does not compile, or is too long.
     """
+    if not text.strip():
+        msg = (
+            f"invalid diagnostic pattern {text!r}: an empty pattern matches every "
+            "diagnostic text. Write the words to look for."
+        )
+        raise ValueError(msg)
     if len(text) > _MAX_PATTERN_LENGTH:
         msg = f"pattern of {len(text)} characters is longer than the maximum {_MAX_PATTERN_LENGTH}"
         raise ValueError(msg)
@@ -164,7 +188,8 @@ class CompiledRule:
         unknown = sorted(self.commands - COMMANDS)
         if unknown:
             known = ", ".join(sorted(COMMANDS))
-            msg = f"unknown command condition {', '.join(unknown)}. Use one of: {known}."
+            names = ", ".join(repr(name) for name in unknown)
+            msg = f"unknown command condition {names}. Use one of: {known}."
             raise ValueError(msg)
         statuses = [_parse_status(text) for text in conditions.status]
         self.status_exact = frozenset(s for s in statuses if -1 not in s)
@@ -172,7 +197,7 @@ class CompiledRule:
         replies = [_parse_reply(text) for text in conditions.reply_code]
         self.reply_exact = frozenset(r for r in replies if not r.endswith("*"))
         self.reply_prefixes = tuple(r[:-1] for r in replies if r.endswith("*"))
-        domains = [name.strip().lower() for name in conditions.domain]
+        domains = [_parse_domain(name) for name in conditions.domain]
         self.domain_exact = frozenset(d for d in domains if not _has_glob(d))
         self.domain_globs = tuple(re.compile(fnmatch.translate(d)) for d in domains if _has_glob(d))
         self.alternatives = tuple(_alternative(text) for text in conditions.diagnostic)
@@ -210,15 +235,21 @@ class CompiledRule:
             evidence.append(Evidence("reply_code", reply))
         return tuple(evidence)
 
-    def match_text(self, facts: Facts, timeout: float) -> tuple[Evidence, ...] | None:
-        """Return the evidence when the domain and pattern conditions hold, else ``None``."""
+    def match_text(
+        self, facts: Facts, timeout: float, timed_out: list[str]
+    ) -> tuple[Evidence, ...] | None:
+        """
+        Return the evidence when the domain and pattern conditions hold, else ``None``.
+
+        When a pattern runs out of time, the rule's id is added to *timed_out*.
+        """
         evidence: tuple[Evidence, ...] = ()
         if self.domain_exact or self.domain_globs:
             if not self._domain_matches(facts.domain):
                 return None
             evidence = (Evidence("domain", facts.domain),)
         if self.alternatives:
-            found = _search(self.alternatives, facts, timeout)
+            found = _search(self.alternatives, facts, timeout, self.rule.id, timed_out)
             if found is None:
                 return None
             evidence = (*evidence, Evidence("diagnostic", found))
@@ -249,8 +280,19 @@ def _has_glob(text: str) -> bool:
     return any(char in text for char in "*?[")
 
 
-def _search(alternatives: tuple[Alternative, ...], facts: Facts, timeout: float) -> str | None:
-    """Return the text the first matching pattern matched, or ``None``."""
+def _search(
+    alternatives: tuple[Alternative, ...],
+    facts: Facts,
+    timeout: float,
+    rule_id: str,
+    timed_out: list[str],
+) -> str | None:
+    """
+    Return the text the first matching pattern matched, or ``None``.
+
+    A pattern that runs out of time counts as not matching, and adds *rule_id* to
+    *timed_out* once, so the classification can report it.
+    """
     if not facts.diagnostic:
         return None
     folded = facts.folded
@@ -265,8 +307,8 @@ def _search(alternatives: tuple[Alternative, ...], facts: Facts, timeout: float)
         try:
             found = pattern.search(facts.diagnostic, timeout=timeout)
         except TimeoutError:
-            # NOTE: a pattern that runs out of time counts as not matching, and the
-            # classification does not record that it happened.
+            if rule_id not in timed_out:
+                timed_out.append(rule_id)
             continue
         if found is not None:
             return str(found.group())[:_EVIDENCE_LENGTH]

@@ -31,7 +31,6 @@ RETURNED_TYPES = frozenset(
 )
 
 _MSGID = re.compile(r"<([^<>]*)>")
-_WHITESPACE = re.compile(r"\s+")
 
 
 class _ParsedMessage(Message):
@@ -81,9 +80,10 @@ def iter_parts(message: Message) -> Iterator[Message]:
     content_type = message.get_content_type()
     if content_type in DSN_TYPES or content_type in RETURNED_TYPES:
         return
-    payload = message.get_payload()
-    if isinstance(payload, list):
-        for part in payload:
+    # is_multipart() returns whether the payload is a list without reading it,
+    # and reading a leaf part's payload checks the whole body.
+    if message.is_multipart():
+        for part in message.get_payload():
             if isinstance(part, Message):
                 yield from iter_parts(part)
 
@@ -95,7 +95,7 @@ def headers_of(message: Message) -> Headers:
     ``raw_items`` keeps 8-bit bytes as the surrogates ``unfold`` decodes, where
     ``items`` would turn them into replacement characters.
     """
-    return Headers(tuple((name, unfold(str(value))) for name, value in message.raw_items()))
+    return Headers(tuple([(name, unfold(str(value))) for name, value in message.raw_items()]))
 
 
 def returned_headers(part: Message) -> Headers:
@@ -136,7 +136,8 @@ def find_message_ids(value: str | None) -> list[str]:
     text = strip_comments(unfold(value))
     found: dict[str, None] = {}
     for match in _MSGID.finditer(text):
-        inner = match[1] if '"' in match[1] else _WHITESPACE.sub("", match[1])
+        # str.split() splits at the characters that \s matches.
+        inner = match[1] if '"' in match[1] else "".join(match[1].split())
         if inner:
             found.setdefault(f"<{inner}>", None)
     if not found and "<" not in text and ">" not in text:

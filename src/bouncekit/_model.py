@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import enum
 from collections.abc import Iterator
+from typing import Any
 
 import attrs
 
@@ -139,6 +140,10 @@ class TypedValue:
         return f"{self.type}; {self.value}" if self.type else self.value
 
 
+# The number of field names a Headers repr shows.
+_REPR_NAMES = 8
+
+
 @attrs.frozen
 class Headers:
     """
@@ -180,6 +185,12 @@ class Headers:
 
     def __bool__(self) -> bool:
         return bool(self.fields)
+
+    def __repr__(self) -> str:
+        # The values can run to kilobytes, so the repr names the fields only.
+        names = [name for name, _ in self.fields[:_REPR_NAMES]]
+        more = ", ..." if len(self.fields) > _REPR_NAMES else ""
+        return f"<Headers, {len(self.fields)} field(s): {', '.join(names)}{more}>"
 
 
 @attrs.frozen
@@ -261,9 +272,11 @@ class Recipient:
     Attributes:
         address: The recipient's address, without angle brackets, UTF-8 kept.
         action: What happened to the message for this recipient.
-        status: The most specific status code the notice gives: the DSN
-            ``Status`` field, or a more specific code of the same class from the
-            diagnostic text when the field is a generic ``X.0.0``.
+        status: The status code that best describes the failure: the enhanced
+            code of the remote server's reply in the diagnostic text, when it
+            has the class of the DSN ``Status`` field and is not a generic
+            ``X.0.0``, or else the ``Status`` field (which stays in
+            ``dsn.status`` as written).
         reply_code: The three-digit SMTP reply code from the diagnostic text.
         diagnostic: The remote server's reply or the notice's reason text, unfolded.
         remote_mta: The host that gave the diagnostic.
@@ -280,13 +293,20 @@ class Recipient:
     reply_code: str | None = None
     diagnostic: str | None = None
     remote_mta: str | None = None
-    dsn: RecipientFields | None = None
+    # The group is in Bounce.delivery_status too, so the repr leaves it out.
+    dsn: RecipientFields | None = attrs.field(default=None, repr=False)
     command: str | None = None
 
     @property
     def domain(self) -> str:
         """The part of the address after the last ``@``, lower-cased."""
         return self.address.rpartition("@")[2].lower()
+
+
+def _short_status(status: DeliveryStatus | None) -> str:
+    if status is None:
+        return "None"
+    return f"<DeliveryStatus, {len(status.recipients)} recipient group(s)>"
 
 
 @attrs.frozen
@@ -315,10 +335,41 @@ class Bounce:
     recipients: tuple[Recipient, ...] = ()
     original_message_id: str | None = None
     original_headers: Headers = attrs.Factory(Headers)
-    delivery_status: DeliveryStatus | None = None
+    delivery_status: DeliveryStatus | None = attrs.field(default=None, repr=_short_status)
     feedback_type: str | None = None
     headers: Headers = attrs.Factory(Headers)
     defects: tuple[Defect, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """
+        Return the result as a dict of JSON types, as ``bouncekit scan`` writes it.
+
+        Recipients are dicts of ``address``, ``action``, ``status``,
+        ``reply_code``, ``diagnostic``, ``remote_mta`` and ``command``, with
+        enums and status codes as strings. Defects are ``"code: message"``
+        strings. The header fields and the DSN fields are left out; the
+        classification of ``bouncekit scan`` comes from
+        :meth:`bouncekit.rules.RuleSet.classify`.
+        """
+        return {
+            "kind": self.kind.value,
+            "format": self.format,
+            "original_message_id": self.original_message_id,
+            "feedback_type": self.feedback_type,
+            "recipients": [
+                {
+                    "address": recipient.address,
+                    "action": recipient.action.value if recipient.action else None,
+                    "status": str(recipient.status) if recipient.status else None,
+                    "reply_code": recipient.reply_code,
+                    "diagnostic": recipient.diagnostic,
+                    "remote_mta": recipient.remote_mta,
+                    "command": recipient.command,
+                }
+                for recipient in self.recipients
+            ],
+            "defects": [str(defect) for defect in self.defects],
+        }
 
     @property
     def is_bounce(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from email.message import Message
 
@@ -28,7 +29,7 @@ from bouncekit._message import (
     returned_headers,
 )
 from bouncekit._model import Bounce, BounceKind, Defect, DeliveryStatus, Headers, Recipient
-from bouncekit._text import part_text
+from bouncekit._text import ascii_folded, part_text
 
 __all__ = ["parse"]
 
@@ -45,6 +46,9 @@ _SALVAGE_RETURNED = re.compile(
     r"(?:message/rfc822|message/global|text/rfc822-headers|message/global-headers)\b[^\n]*\n",
     re.I | re.M,
 )
+# Text that is a file name rather than a message: one line, no spaces, with a
+# folder separator or a usual message file suffix.
+_FILE_NAME = re.compile(r"[^\s]*(?:[/\\][^\s]*|\.(?:eml|msg|txt|mbox))", re.IGNORECASE)
 _PART_HEADER_END = re.compile(r"\n[ \t]*\n")
 _BOUNDARY_LINE = re.compile(r"^[ \t]*--\S+[ \t]*$", re.M)
 
@@ -63,8 +67,16 @@ def parse(message: bytes | str | Message) -> Bounce:
         wrong is listed in :attr:`~bouncekit.Bounce.defects`.
 
     Raises:
-        TypeError: *message* is none of the accepted types.
+        TypeError: *message* is none of the accepted types, or is a path.
     """
+    if isinstance(message, bytearray | memoryview):
+        message = bytes(message)
+    if isinstance(message, os.PathLike):
+        msg = (
+            f"parse() takes the message itself, not a path: read the file first, "
+            f"as in parse(Path({os.fspath(message)!r}).read_bytes())"
+        )
+        raise TypeError(msg)
     if not isinstance(message, bytes | str | Message):
         msg = f"parse() takes bytes, str or email.message.Message, not {type(message).__name__}"
         raise TypeError(msg)
@@ -169,6 +181,11 @@ def _salvage(message: Message) -> tuple[DeliveryStatus, Headers, str, list[Defec
     library, but the part headers are still there in the text.
     """
     text = _raw_text(message)
+    # A match contains this word in the folded text, and a substring test is
+    # several times faster than the search.
+    folded = ascii_folded(text, text.lower())
+    if folded is not None and "delivery-status" not in folded:
+        return None
     found = _SALVAGE_DSN.search(text)
     if found is None:
         return None
@@ -184,6 +201,42 @@ def _salvage(message: Message) -> tuple[DeliveryStatus, Headers, str, list[Defec
     return delivery_status, headers, text[: found.start()], defects
 
 
+def _stray_parts(dsn_part: Message) -> tuple[DeliveryStatus, list[Defect], Headers] | None:
+    """
+    Split a delivery-status part that runs into the next part, when a boundary is wrong.
+
+    A boundary line that the multipart header does not declare leaves the
+    returned part inside the report. The report is then read up to that line,
+    and the returned headers are taken from after it.
+    """
+    text = dsn_part.as_string()
+    header_end = _PART_HEADER_END.search(text)
+    body = text[header_end.end() :] if header_end else text
+    boundary = _BOUNDARY_LINE.search(body)
+    if boundary is None:
+        return None
+    is_global = dsn_part.get_content_type() == "message/global-delivery-status"
+    delivery_status, defects = parse_delivery_status_text(
+        body[: boundary.start()], is_global=is_global
+    )
+    defects.insert(
+        0,
+        Defect(
+            "stray-boundary",
+            f"the delivery-status part runs into an undeclared boundary {boundary[0].strip()!r}",
+        ),
+    )
+    returned = _SALVAGE_RETURNED.search(body, boundary.end())
+    headers = Headers()
+    if returned is not None:
+        headers = parse_header_text(_part_body(body, returned).lstrip("\n"))
+        if not headers:
+            # The part header and the returned fields were one block of the report,
+            # so no blank line is left between them.
+            headers = parse_header_text(body[returned.end() :])
+    return delivery_status, defects, headers
+
+
 def _raw_text(message: Message) -> str:
     payload = message.get_payload()
     if isinstance(payload, list):
@@ -195,10 +248,14 @@ def _raw_text(message: Message) -> str:
 
 def _parse(message: Message) -> Bounce:
     if not message.keys():
-        defect = Defect(
-            "not-a-message", "the data has no header fields, so it is not an email message"
-        )
-        return Bounce(kind=BounceKind.NOT_BOUNCE, defects=(defect,))
+        text = "the data has no header fields, so it is not an email message"
+        payload = message.get_payload()
+        if isinstance(payload, str) and _FILE_NAME.fullmatch(payload.strip()):
+            text += (
+                f". It looks like a file name: pass the file's content, as in "
+                f"parse(Path({payload.strip()!r}).read_bytes())"
+            )
+        return Bounce(kind=BounceKind.NOT_BOUNCE, defects=(Defect("not-a-message", text),))
     parts = list(iter_parts(message))
     # Everything that is not a complete RFC 3464 report (other layouts, ARF
     # complaints, auto-replies, a DSN with no recipient) is read by the formats.
@@ -247,6 +304,10 @@ def _parse_dsn(message: Message, parts: list[Message]) -> Bounce:
         returned = _returned_part(container, dsn_part)
         original_headers = returned_headers(returned) if returned is not None else Headers()
         delivery_status, dsn_defects = parse_delivery_status(dsn_part)
+        if returned is None and any(d.code == "invalid-dsn-line" for d in dsn_defects):
+            stray = _stray_parts(dsn_part)
+            if stray is not None:
+                delivery_status, dsn_defects, original_headers = stray
         notice = _notice_text(container, dsn_part)
     else:
         salvaged = _salvage(message)

@@ -15,7 +15,7 @@ import socket
 import ssl
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator, Mapping
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 import attrs
 
@@ -111,6 +111,19 @@ def _server_error(event: ErrorResponse) -> ServerError:
     ):
         kind = AuthenticationError
     return kind(message, command=command, text=event.text, code=event.code)
+
+
+def check_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
+    """Raise :class:`ValueError` naming *value* unless it is one of *allowed*."""
+    if not isinstance(value, str) or value not in allowed:
+        choices = ", ".join(repr(choice) for choice in allowed)
+        msg = f"invalid {name} {value!r}: use one of {choices}"
+        raise ValueError(msg)
+
+
+def check_security(security: object) -> None:
+    """Raise :class:`ValueError` unless *security* is one of the :data:`Security` values."""
+    check_choice("security", security, get_args(Security))
 
 
 def _lost(what: str) -> Pop3ConnectionError:
@@ -410,7 +423,11 @@ class Pop3Client(_Session):
             allow_plaintext_auth: Allow USER/PASS and AUTH over an unencrypted connection.
             max_message_size: Octets; a larger message is skipped with
                 :class:`~bouncekit.exceptions.MessageTooLargeError`.
+
+        Raises:
+            ValueError: *security* is not one of the values above; nothing was sent.
         """
+        check_security(security)
         port = port or _DEFAULT_PORTS[security]
         context = _client_context(ssl_context)
         logger.debug("connecting to %s:%d (%s)", host, port, security)
@@ -633,6 +650,7 @@ class AsyncPop3Client(_Session):
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
     ) -> AsyncPop3Client:
         """Connect as :meth:`Pop3Client.connect` does."""
+        check_security(security)
         port = port or _DEFAULT_PORTS[security]
         context = _client_context(ssl_context)
         logger.debug("connecting to %s:%d (%s)", host, port, security)

@@ -11,7 +11,7 @@ import attrs
 
 from bouncekit._model import Action, BounceKind, BounceType, Reason, Recipient
 from bouncekit._reasons import REASONS, AdobeFailureReason, AdobeFailureType, adobe_failure_type
-from bouncekit.exceptions import BounceKitError
+from bouncekit.exceptions import RuleError
 
 __all__ = [
     "DEFAULT_PATTERN_TIMEOUT",
@@ -30,24 +30,6 @@ NO_RULE: Final = ""
 
 DEFAULT_PATTERN_TIMEOUT: Final = 0.05
 """Seconds one diagnostic pattern may run on one text before it counts as not matching."""
-
-
-class RuleError(BounceKitError, ValueError):
-    """
-    A rule or rule file is invalid.
-
-    Attributes:
-        source: The file (or ``"<string>"``) the rule came from.
-        rule_id: The id of the rule at fault, or ``None`` when the problem is not in one rule.
-        problem: What is wrong, and what to do.
-    """
-
-    def __init__(self, problem: str, *, source: str = "<rules>", rule_id: str | None = None):
-        self.source = source
-        self.rule_id = rule_id
-        self.problem = problem
-        where = source if rule_id is None else f"{source}: rule {rule_id!r}"
-        super().__init__(f"{where}: {problem}")
 
 
 @attrs.frozen
@@ -113,6 +95,10 @@ class Conditions:
     The tests a rule makes. Every non-empty field must hold; the values inside one
     field are alternatives.
 
+    A rule set rejects an enabled rule whose conditions are all empty unless
+    *match_all* is true, so a rule that matches every recipient is always written
+    on purpose.
+
     Attributes:
         status: Enhanced status codes, exact (``"5.1.1"``) or with ``*`` for the
             rest (``"5.7.*"``, ``"4.*"``, ``"*.2.2"``).
@@ -128,6 +114,8 @@ class Conditions:
             ``"*.example.com"``), compared in lower case.
         format: Names of the notice layout, as in :attr:`bouncekit.Bounce.format`.
         kind: Kinds of message.
+        match_all: Whether the rule matches every recipient and every message. It
+            cannot be combined with the other conditions.
     """
 
     status: tuple[str, ...] = attrs.field(default=(), converter=_strings)
@@ -138,6 +126,20 @@ class Conditions:
     domain: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     format: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     kind: tuple[BounceKind, ...] = attrs.field(default=(), converter=_kinds)
+    match_all: bool = False
+
+    def is_empty(self) -> bool:
+        """Return whether no condition is set, ignoring :attr:`match_all`."""
+        return not (
+            self.status
+            or self.reply_code
+            or self.action
+            or self.command
+            or self.diagnostic
+            or self.domain
+            or self.format
+            or self.kind
+        )
 
 
 @attrs.frozen
@@ -152,8 +154,9 @@ class Rule:
         priority: Higher wins, and rules of equal priority are tried in file order.
         rationale: Why the rule decides as it does, for people.
         source: The file the rule was read from, for messages.
-        enabled: Whether the rule takes part. A disabled rule with a default rule's
-            id switches that default off.
+        enabled: Whether the rule takes part. A disabled rule without conditions
+            disables the rule of the same id in the rule set it extends (see
+            :meth:`RuleSet.extended`).
     """
 
     id: str
@@ -176,6 +179,10 @@ class Classification:
         reason: Why, in bouncekit's vocabulary.
         rule: The id of the rule that decided, or ``""`` when none matched.
         evidence: The winning rule's conditions with the values that satisfied them.
+        timed_out: Ids of the rules, in the order tried, with a diagnostic pattern
+            that ran out of time (``pattern_timeout``) on this recipient's text. Such
+            a pattern counted as not matching, so the verdict may differ from the one
+            the pattern would have given.
     """
 
     address: str | None
@@ -183,6 +190,7 @@ class Classification:
     reason: Reason
     rule: str
     evidence: tuple[Evidence, ...] = ()
+    timed_out: tuple[str, ...] = ()
 
     @property
     def adobe_failure_type(self) -> AdobeFailureType:

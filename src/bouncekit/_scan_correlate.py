@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from bouncekit._correlate import Correlation, NoCorrelation, RejectedId, correlate
@@ -13,7 +12,7 @@ from bouncekit._model import Bounce
 from bouncekit._signed_id import SignedIdCodec
 from bouncekit._sqlite_store import SQLiteCorrelator
 from bouncekit._verp import VerpCodec
-from bouncekit.exceptions import CorrelationError, ForgedIdError
+from bouncekit.exceptions import CorrelationError, ForgedIdError, StoreError
 
 __all__ = ["add_correlation_arguments", "correlation_from_args", "correlation_record"]
 
@@ -74,11 +73,11 @@ def _open_store(spec: str) -> SQLiteCorrelator:
     if scheme != "sqlite" or not colon or not path:
         msg = f"invalid --correlate value {spec!r}: write sqlite:PATH, such as sqlite:bounces.db"
         raise CorrelationError(msg)
-    if not Path(path).is_file():
-        # Opening would create an empty database, and every bounce would go unmatched.
-        msg = f"no correlation database at {path!r}: check the path given with --correlate"
-        raise CorrelationError(msg)
-    return SQLiteCorrelator(path)
+    try:
+        return SQLiteCorrelator(path, read_only=True)
+    except StoreError as exc:
+        msg = f"--correlate: {exc}"
+        raise StoreError(msg) from exc
 
 
 def _secrets(args: argparse.Namespace) -> list[str]:

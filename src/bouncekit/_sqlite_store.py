@@ -64,8 +64,9 @@ class SQLiteCorrelator:
 
     Records are stored as JSON, so a record is anything :func:`json.dumps`
     accepts (usually a dict of the sender's ids), and :meth:`resolve` returns
-    what :func:`json.loads` makes of it. Identifiers are stored as
-    :func:`store_key` makes them, so ``"a@b"`` and ``"<a@b>"`` are one key.
+    what :func:`json.loads` makes of it. A Message-ID is stored in angle
+    brackets, as :func:`~bouncekit.correlate.normalize_message_id` writes it,
+    so ``"a@b"`` and ``"<a@b>"`` are one key.
 
     The object can be used from several threads, and several processes can
     open the same file: a ``fork`` after the first use is detected and the
@@ -75,11 +76,23 @@ class SQLiteCorrelator:
         path: The database file, created with its table when missing.
         timeout: How long, in seconds, a write waits for another writer
             before :class:`~bouncekit.exceptions.StoreError` is raised.
+        read_only: Open an existing database for lookups only. The file is
+            never created or changed, so a process that only resolves bounces
+            can use a file it may not write. :meth:`record`,
+            :meth:`record_many` and :meth:`prune` then raise
+            :class:`~bouncekit.exceptions.StoreError`.
+
+    Raises:
+        StoreError: The database cannot be opened; with *read_only*, also when
+            the file is missing or has no bouncekit records table.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, timeout: float = 30.0, read_only: bool = False
+    ) -> None:
         self.path = Path(path)
         self.timeout = timeout
+        self.read_only = read_only
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
@@ -87,6 +100,8 @@ class SQLiteCorrelator:
         self._connect()  # Create the file and table now, so a bad path fails here.
 
     def __repr__(self) -> str:
+        if self.read_only:
+            return f"SQLiteCorrelator({str(self.path)!r}, read_only=True)"
         return f"SQLiteCorrelator({str(self.path)!r})"
 
     def __enter__(self) -> SQLiteCorrelator:
@@ -199,19 +214,71 @@ class SQLiteCorrelator:
                 self._pid = os.getpid()
                 self._connections = []
             self._local = threading.local()
-        try:
-            # isolation_level=None: transactions are begun explicitly in _write().
-            connection = sqlite3.connect(
-                self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
-            )
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")
-            self._create_schema(connection)
-        except sqlite3.Error as exc:
-            raise self._error("open", exc) from exc
+        if self.read_only:
+            connection = self._connect_read_only()
+        else:
+            try:
+                # isolation_level=None: transactions are begun explicitly in _write().
+                connection = sqlite3.connect(
+                    self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+                )
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.execute("PRAGMA synchronous=NORMAL")
+                self._create_schema(connection)
+            except sqlite3.Error as exc:
+                raise self._error("open", exc) from exc
         self._local.connection = connection
         with self._lock:
             self._connections.append(connection)
+        return connection
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        if not self.path.is_file():
+            msg = f"no correlation database at {str(self.path)!r}: check the path"
+            if self.path.is_dir():
+                msg = f"{str(self.path)!r} is a folder, not a correlation database file"
+            raise StoreError(msg)
+        uri = self.path.resolve().as_uri() + "?mode=ro"
+        try:
+            connection = self._open_uri(uri)
+        except sqlite3.OperationalError as exc:
+            # Reading a WAL database needs its -shm file. In a folder this process
+            # may not write, and with no writer at work (no -wal file), the file
+            # can only be read as immutable.
+            if Path(f"{self.path}-wal").exists():
+                raise self._error("open", exc) from exc
+            try:
+                connection = self._open_uri(uri + "&immutable=1")
+            except sqlite3.Error as exc:
+                raise self._error("open", exc) from exc
+        except sqlite3.Error as exc:
+            raise self._error("open", exc) from exc
+        try:
+            found = connection.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'bouncekit_records'"
+            ).fetchone()
+        except sqlite3.Error as exc:
+            connection.close()
+            raise self._error("open", exc) from exc
+        if found is None:
+            connection.close()
+            msg = (
+                f"{str(self.path)!r} is not a bouncekit correlation database: it has no "
+                "bouncekit_records table. Pass the file the sender fills with SQLiteCorrelator."
+            )
+            raise StoreError(msg)
+        return connection
+
+    def _open_uri(self, uri: str) -> sqlite3.Connection:
+        connection = sqlite3.connect(
+            uri, uri=True, timeout=self.timeout, isolation_level=None, check_same_thread=False
+        )
+        try:
+            # A read-only file that is not a database fails only on its first read.
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error:
+            connection.close()
+            raise
         return connection
 
     @staticmethod
@@ -231,6 +298,12 @@ class SQLiteCorrelator:
         connection.execute("COMMIT")
 
     def _write(self) -> _Transaction:
+        if self.read_only:
+            msg = (
+                f"the correlation database {str(self.path)!r} was opened read-only: "
+                "open it without read_only=True to store or prune records"
+            )
+            raise StoreError(msg)
         return _Transaction(self)
 
     def _write_batch(self, batch: list[tuple[str, str, float]]) -> int:

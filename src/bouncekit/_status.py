@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Final
 
 import attrs
@@ -19,6 +20,10 @@ _STATUS = re.compile(r"\s*([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)")
 # IP address ("192.5.1.1") or a version ("v2.4.1.7"). A leading "#" (Postfix's
 # "550 #5.1.0") and brackets are allowed.
 _STATUS_IN_TEXT = re.compile(r"(?<![\w.])#?([245])\.(\d{1,3})\.(\d{1,3})(?![\w-]|\.\d)")
+# The class digit and dot that start a code in text. _STATUS_IN_TEXT begins with a
+# lookbehind, which makes the engine try every position, and this pattern is
+# scanned for quickly.
+_STATUS_START = re.compile(r"[245]\.\d")
 
 _SUBJECTS: Final = {
     0: "Other or undefined status",
@@ -109,6 +114,9 @@ class StatusCode:
     """
     An RFC 3463 enhanced status code such as ``5.1.1``.
 
+    A code is equal to its text (``StatusCode(5, 1, 1) == "5.1.1"``) and hashes
+    like it. Codes sort by class, subject and detail.
+
     Attributes:
         class_: 2 (success), 4 (persistent transient failure) or 5 (permanent failure).
         subject: The subject digit group, 0 to 999.
@@ -145,6 +153,21 @@ class StatusCode:
 
     def __str__(self) -> str:
         return f"{self.class_}.{self.subject}.{self.detail}"
+
+    def __eq__(self, other: object) -> bool:
+        # Equal to its text too, as the enums are, so `status == "5.1.1"` works.
+        if isinstance(other, StatusCode):
+            return (self.class_, self.subject, self.detail) == (
+                other.class_,
+                other.subject,
+                other.detail,
+            )
+        if isinstance(other, str):
+            return str(self) == other.strip()
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(str(self))
 
     @property
     def is_success(self) -> bool:
@@ -190,6 +213,29 @@ class StatusCode:
 _AFTER_REPLY_CODE = re.compile(r"[245]\d\d[ -]['\"(]?#?$")
 
 
+def _iter_status_codes(text: str) -> Iterator[re.Match[str]]:
+    """
+    Yield what ``_STATUS_IN_TEXT.finditer(text)`` yields, trying only where a code can start.
+
+    A code starts at a class digit that _STATUS_START finds, or at a "#"
+    right before it. Matches cannot overlap, so the next try is after the
+    last match.
+    """
+    position = 0
+    while (candidate := _STATUS_START.search(text, position)) is not None:
+        digit = candidate.start()
+        match = None
+        if digit > position and text[digit - 1] == "#":
+            match = _STATUS_IN_TEXT.match(text, digit - 1)
+        if match is None:
+            match = _STATUS_IN_TEXT.match(text, digit)
+        if match is None:
+            position = digit + 1
+        else:
+            yield match
+            position = match.end()
+
+
 def find_status_codes(text: str, *, prefer_replies: bool = False) -> list[StatusCode]:
     """
     Return every enhanced status code written in free *text*.
@@ -200,7 +246,7 @@ def find_status_codes(text: str, *, prefer_replies: bool = False) -> list[Status
     """
     found = []
     after_reply = []
-    for match in _STATUS_IN_TEXT.finditer(text):
+    for match in _iter_status_codes(text):
         code = StatusCode(int(match[1]), int(match[2]), int(match[3]))
         before = text[max(0, match.start() - 6) : match.start()]
         if prefer_replies and _AFTER_REPLY_CODE.search(before):

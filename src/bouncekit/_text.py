@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from email.message import Message
 
 __all__ = [
+    "ascii_folded",
     "find_reply_code",
     "normalize_newlines",
     "part_text",
     "repair_text",
+    "search_at_words",
     "strip_comments",
     "unfold",
 ]
 
 _FOLD = re.compile(r"\r?\n[ \t]+")
+# The same for text without CR. A pattern that starts with a fixed character is
+# searched much faster, and the messages bouncekit parses itself have LF line
+# endings only.
+_FOLD_LF = re.compile(r"\n[ \t]+")
 _SURROGATE = re.compile(r"[\udc80-\udcff]")
 
 # An SMTP reply code (RFC 5321 section 4.2): three digits, the first 2, 4 or 5,
@@ -55,8 +62,9 @@ def repair_text(text: str) -> str:
 def unfold(value: str) -> str:
     """Join folded header lines (RFC 5322 section 2.2.3) and strip the ends."""
     if "\n" in value:
-        value = _FOLD.sub(" ", value)
-    return repair_text(value).strip()
+        value = (_FOLD if "\r" in value else _FOLD_LF).sub(" ", value)
+    # Most values are ASCII, which repair_text returns unchanged.
+    return value.strip() if value.isascii() else repair_text(value).strip()
 
 
 def strip_comments(value: str) -> str:
@@ -89,18 +97,104 @@ def strip_comments(value: str) -> str:
     return "".join(out).strip()
 
 
+# A match of _REPLY_CODE_STRONG that does not start at the start of the text
+# starts with one of these, in any case.
+_REPLY_CODE_STRONG_STARTS = ("said:", "smtp;", "response:", "reply:", "error:", "code", "(")
+
+
 def find_reply_code(text: str) -> str | None:
     """Return the SMTP reply code in a server's reply *text*, or ``None``."""
-    found = _REPLY_CODE_STRONG.search(text) or _REPLY_CODE.search(text)
+    found = _find_strong_reply_code(text) or _REPLY_CODE.search(text)
     return found[1] if found else None
+
+
+def _find_strong_reply_code(text: str) -> re.Match[str] | None:
+    # The pattern starts with an alternation, so the engine tries it at every
+    # position, and most texts have none of its words.
+    found = _REPLY_CODE_STRONG.match(text)
+    if found is not None:
+        return found
+    return search_at_words(_REPLY_CODE_STRONG, text, text.lower(), _REPLY_CODE_STRONG_STARTS)
+
+
+# In Python 3.11 the letters other than A to Z that re.IGNORECASE matches to an
+# ASCII letter are these two, the dotted capital I (U+0130) and the Kelvin sign
+# (U+212A), which a test checks over every code point. str.lower() maps the
+# Kelvin sign to "k" and the dotted capital I to two characters, and keeps these two.
+_ASCII_LOOKALIKES = str.maketrans({"\u0131": "i", "\u017f": "s"})
+
+
+def ascii_folded(text: str, lowered: str) -> str | None:
+    """
+    Return the text to look for lower-case ASCII words in, index for index with *text*.
+
+    *lowered* is ``text.lower()``. A word that ``re.IGNORECASE`` matches at an
+    index of *text* is at the same index of the result. ``None`` means no such
+    text: lower-casing changed the length, as for the dotted capital I.
+    """
+    if text.isascii():
+        return lowered
+    if len(lowered) != len(text):
+        return None
+    # str.translate() looks up every character, so it runs only when needed.
+    if "\u0131" in lowered or "\u017f" in lowered:
+        return lowered.translate(_ASCII_LOOKALIKES)
+    return lowered
+
+
+def search_at_words(
+    pattern: re.Pattern[str], text: str, lowered: str, words: Iterable[str]
+) -> re.Match[str] | None:
+    """
+    Return what ``pattern.search(text)`` returns, trying only where a match can start.
+
+    Every match of *pattern* starts with one of *words*, which are lower-case
+    ASCII, and *lowered* is ``text.lower()``. A case-insensitive pattern that
+    starts with an alternation or ``\\b`` gives the engine nothing to skip
+    ahead to, so it tries every position. Such a match starts only where
+    :func:`ascii_folded` text contains one of the words, so the pattern is
+    matched at those positions alone, first to last. Text that has no folded
+    form is searched whole.
+    """
+    folded = ascii_folded(text, lowered)
+    if folded is None:
+        return pattern.search(text)
+    next_at = {word: folded.find(word) for word in words}
+    while True:
+        positions = [index for index in next_at.values() if index >= 0]
+        if not positions:
+            return None
+        position = min(positions)
+        found = pattern.match(text, position)
+        if found is not None:
+            return found
+        for word, index in next_at.items():
+            if index == position:
+                next_at[word] = folded.find(word, position + 1)
+
+
+_JAPANESE_CHARSETS = frozenset(
+    {
+        "iso-2022-jp",
+        "iso-2022-jp-2",
+        "euc-jp",
+        "shift_jis",
+        "shift-jis",
+        "sjis",
+        "cp932",
+        "windows-31j",
+        "x-sjis",
+    }
+)
 
 
 def part_text(part: Message) -> str:
     """
     Return the decoded text of a non-multipart *part*.
 
-    The transfer encoding is undone and the declared charset used, with UTF-8
-    and then Latin-1 as fallbacks, so this never raises on bad input.
+    The transfer encoding is undone and the declared charset used, with UTF-8,
+    the other Japanese encodings for a Japanese charset, and then Latin-1 as
+    fallbacks, so this never raises on bad input.
     """
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
@@ -113,4 +207,12 @@ def part_text(part: Message) -> str:
     try:
         return payload.decode("utf-8")
     except UnicodeDecodeError:
-        return payload.decode("latin-1")
+        pass
+    if charset.lower() in _JAPANESE_CHARSETS:
+        # Japanese mail systems often label EUC-JP or Shift_JIS text as ISO-2022-JP.
+        for other in ("euc-jp", "cp932", "iso-2022-jp"):
+            try:
+                return payload.decode(other)
+            except UnicodeDecodeError:
+                continue
+    return payload.decode("latin-1")

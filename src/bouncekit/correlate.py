@@ -53,3 +53,8 @@ __all__ = [
     "message_id_candidates",
     "normalize_message_id",
 ]
+
+
+def __dir__() -> list[str]:
+    # Tab completion shows the public names only.
+    return sorted(__all__)

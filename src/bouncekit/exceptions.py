@@ -1,5 +1,5 @@
 """
-The exceptions bouncekit raises.
+The exceptions bouncekit raises, and the warning it issues.
 
 Every exception derives from :class:`BounceKitError`. Parsing never raises on
 malformed input: what is wrong becomes a :class:`~bouncekit.Defect` on the result.
@@ -19,11 +19,13 @@ __all__ = [
     "MailboxError",
     "MailboxLockedError",
     "MarksLostError",
+    "MarksLostWarning",
     "MessageTooLargeError",
     "Pop3ConnectionError",
     "Pop3Error",
     "Pop3TimeoutError",
     "RemoteProtocolError",
+    "RuleError",
     "ServerError",
     "SignedIdError",
     "StoreError",
@@ -125,6 +127,19 @@ class MarksLostError(MailboxError):
         self.lost_marks = lost_marks
 
 
+class MarksLostWarning(UserWarning):
+    """
+    A mailbox's ``with`` block ended without an exception and without a commit.
+
+    Nothing was deleted, and the marks were discarded, so the next poll reads
+    those messages again. It is a :class:`UserWarning`, which Python shows by
+    default, because a forgotten :meth:`~bouncekit.mailbox.Mailbox.commit`
+    otherwise goes unnoticed while the mailbox fills up. Python hides a
+    :class:`ResourceWarning` unless warnings are turned on. Silence this one with
+    ``warnings.filterwarnings("ignore", category=MarksLostWarning)``.
+    """
+
+
 class CommitUncertainError(MailboxError):
     """
     QUIT reached the server, but its response did not arrive, or was an error.
@@ -140,6 +155,24 @@ class CommitUncertainError(MailboxError):
     def __init__(self, message: str, uncertain_marks: frozenset[str] = frozenset()) -> None:
         super().__init__(message)
         self.uncertain_marks = uncertain_marks
+
+
+class RuleError(BounceKitError, ValueError):
+    """
+    A rule or rule file is invalid.
+
+    Attributes:
+        source: The file (or ``"<string>"``) the rule came from.
+        rule_id: The id of the rule at fault, or ``None`` when the problem is not in one rule.
+        problem: What is wrong, and what to do.
+    """
+
+    def __init__(self, problem: str, *, source: str = "<rules>", rule_id: str | None = None):
+        self.source = source
+        self.rule_id = rule_id
+        self.problem = problem
+        where = source if rule_id is None else f"{source}: rule {rule_id!r}"
+        super().__init__(f"{where}: {problem}")
 
 
 class CorrelationError(BounceKitError, ValueError):
@@ -173,3 +206,8 @@ class AlteredIdError(SignedIdError):
 
 class StoreError(BounceKitError):
     """A correlation store could not read or write its database."""
+
+
+def __dir__() -> list[str]:
+    # Tab completion shows the public names only.
+    return sorted(__all__)

@@ -83,3 +83,8 @@ __all__ = [
     "apop_digest",
     "xoauth2_response",
 ]
+
+
+def __dir__() -> list[str]:
+    # Tab completion shows the public names only.
+    return sorted(__all__)

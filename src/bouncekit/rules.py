@@ -2,7 +2,8 @@
 Classification rules: which verdict each recipient of a bounce gets, and why.
 
 :meth:`RuleSet.default` returns the rules that ship with bouncekit, and
-:meth:`RuleSet.from_toml` adds a user's rule file to them. :func:`classify`
+:meth:`RuleSet.from_toml` adds a user's rule file to them (and
+:meth:`RuleSet.from_toml_text` the rules of a TOML string). :func:`classify`
 returns one :class:`Classification` per recipient, naming the rule that decided
 and the evidence it matched. :data:`REASONS` maps every reason to its default
 bounce type and to Adobe Campaign's failure types and reasons.
@@ -28,7 +29,15 @@ from bouncekit._rules import (
     RuleError,
     bounce_type_for,
 )
-from bouncekit._ruleset import RuleSet, check_rules, classify, classify_message, load_rules
+from bouncekit._ruleset import (
+    RuleSet,
+    check_rules,
+    check_rules_text,
+    classify,
+    classify_message,
+    load_rules,
+    load_rules_text,
+)
 
 __all__ = [
     "DEFAULT_PATTERN_TIMEOUT",
@@ -47,7 +56,14 @@ __all__ = [
     "adobe_failure_type",
     "bounce_type_for",
     "check_rules",
+    "check_rules_text",
     "classify",
     "classify_message",
     "load_rules",
+    "load_rules_text",
 ]
+
+
+def __dir__() -> list[str]:
+    # Tab completion shows the public names only.
+    return sorted(__all__)
