@@ -6,16 +6,14 @@ import csv
 import io
 import json
 import os
-import pwd
 import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from as_user import run_cli, unprivileged_user
 from bouncekit._cli import main
 from bouncekit._scan import iter_messages
 from bouncekit.correlate import SQLiteCorrelator
@@ -229,61 +227,6 @@ def test_stdin_mbox() -> None:
     )
     records = [json.loads(line) for line in done.stdout.splitlines()]
     assert [record["source"] for record in records] == ["<stdin>#0", "<stdin>#1"]
-
-
-# Runs the command line in a child process that drops to the user id given
-# as its first argument (when not empty) after the imports, because the
-# interpreter may sit in a folder that only root can read.
-_AS_USER = """
-import os, sys
-from bouncekit import parse
-from bouncekit._cli import main
-from bouncekit._ruleset import RuleSet
-# Load what is read lazily while root can still read the interpreter's files.
-RuleSet.default().classify(parse(b"From: a@example.com\\n\\nHi.\\n"))
-if sys.argv[1]:
-    os.setgroups([])
-    os.setgid(int(sys.argv[2]))
-    os.setuid(int(sys.argv[1]))
-sys.exit(main(sys.argv[3:]))
-"""
-
-
-def run_cli(*args: str, user: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the command line in a subprocess, as *user* when given."""
-    ids = ["", ""]
-    if user is not None:
-        entry = pwd.getpwnam(user)
-        ids = [str(entry.pw_uid), str(entry.pw_gid)]
-    return subprocess.run(
-        [sys.executable, "-c", _AS_USER, *ids, *args],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
-@pytest.fixture
-def shared_tmp() -> Iterator[Path]:
-    """Return a new folder that every user can read, for a scan run as another user."""
-    folder = Path(tempfile.mkdtemp(prefix="bouncekit-test-"))
-    folder.chmod(0o755)
-    yield folder
-    for path in folder.rglob("*"):
-        if path.is_dir() and not path.is_symlink():
-            path.chmod(0o755)
-    shutil.rmtree(folder)
-
-
-def unprivileged_user() -> str | None:
-    """Return the user to run a permission test as: ``nobody`` for root, else ``None`` (this user)."""
-    if os.geteuid() != 0:
-        return None
-    try:
-        pwd.getpwnam("nobody")
-    except KeyError:
-        pytest.skip("running as root, and there is no user 'nobody' to drop to")
-    return "nobody"
 
 
 def test_locked_folder_error_record(shared_tmp: Path) -> None:

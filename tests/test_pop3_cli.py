@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from as_user import run_cli, unprivileged_user
 from bouncekit import _cli
 from bouncekit._seen_ids import HEADER
 from dovecot_server import HOST, OAUTH_TOKEN, OAUTH_USER, PASSWORD, DovecotServer
@@ -92,6 +93,23 @@ def test_seen_file_drops_deleted_ids(dovecot: DovecotServer, user: str, tmp_path
     scan(dovecot, [url_of(dovecot, user)], "--keep-seen", str(seen), "--delete")
     scan(dovecot, [url_of(dovecot, user)], "--keep-seen", str(seen))
     assert seen.read_text("utf-8").splitlines() == [HEADER]
+
+
+def test_seen_file_save_fails(
+    dovecot: DovecotServer, user: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seen = tmp_path / "seen.txt"
+    # A folder where the temporary file goes makes the save fail after the scan.
+    (tmp_path / "seen.txt.tmp").mkdir()
+    status, records = scan(dovecot, [url_of(dovecot, user)], "--keep-seen", str(seen))
+    err = capsys.readouterr().err
+    assert status == 1
+    assert len(records) == 3
+    assert err == (
+        f"bouncekit: cannot write --keep-seen file {str(seen)!r}: Is a directory; "
+        "the messages of this run will be reported again\n"
+    )
+    assert not seen.exists()
 
 
 @pytest.mark.parametrize(
@@ -346,3 +364,40 @@ def test_url_usage_mistake(
     assert status == 2
     assert out == ""
     assert message in err
+
+
+def test_seen_file_unreadable(shared_tmp: Path) -> None:
+    seen = shared_tmp / "seen.txt"
+    seen.write_text(HEADER + "\n")
+    seen.chmod(0)
+    done = run_cli(
+        "scan",
+        UNUSED_URL,
+        "--keep-seen",
+        str(seen),
+        user=unprivileged_user(),
+        env={"BOUNCEKIT_POP3_PASSWORD": "x"},
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr == (
+        f"bouncekit: cannot read --keep-seen file {str(seen)!r}: Permission denied\n"
+    )
+
+
+def test_seen_file_folder_read_only(shared_tmp: Path) -> None:
+    seen = shared_tmp / "seen.txt"
+    done = run_cli(
+        "scan",
+        UNUSED_URL,
+        "--keep-seen",
+        str(seen),
+        user=unprivileged_user(),
+        env={"BOUNCEKIT_POP3_PASSWORD": "x"},
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr == (
+        f"bouncekit: cannot write --keep-seen file {str(seen)!r}: "
+        f"no permission to create files in {str(shared_tmp)!r}\n"
+    )

@@ -12,6 +12,7 @@ A scan replaces the ids of the mailbox it read and keeps every other line.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -52,15 +53,16 @@ class SeenIds:
         if path.is_dir():
             msg = f"cannot use --keep-seen {name!r}: it is a folder; give the path of a file"
             raise SeenIdsError(msg)
-        _check_folder(name, path)
         try:
             data = path.read_bytes()
-        except FileNotFoundError:
-            return cls(name)
+        except (FileNotFoundError, NotADirectoryError):
+            data = b""  # A new file; the folder check below reports a missing folder.
         except OSError as exc:
             msg = f"cannot read --keep-seen file {name!r}: {exc.strerror or exc}"
             raise SeenIdsError(msg) from exc
-        return cls(name, _parse(name, data))
+        ids = _parse(name, data)
+        _check_folder(name, path)
+        return cls(name, ids)
 
     def ids(self, mailbox: str) -> frozenset[str]:
         """Return the unique-ids recorded for *mailbox*."""
@@ -94,7 +96,8 @@ class SeenIds:
             temporary.write_text("\n".join(lines) + "\n", "utf-8")
             temporary.replace(self.path)
         except OSError as exc:
-            temporary.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)
             msg = (
                 f"cannot write --keep-seen file {self.name!r}: {exc.strerror or exc}; "
                 "the messages of this run will be reported again"
