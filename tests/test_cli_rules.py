@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -267,3 +269,19 @@ def test_explain_empty_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     status, _, err = run(capsys, "explain", str(tmp_path / "empty.eml"))
     assert status == 2
     assert "contains no message" in err
+
+
+def test_explain_full_output_reported(tmp_path: Path) -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("this system has no /dev/full")
+    example = Path(__file__).resolve().parents[1] / "examples" / "user-unknown.eml"
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "bouncekit", "explain", str(example)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+    assert done.returncode == 1
+    assert done.stderr.startswith("bouncekit: cannot write the output: [Errno 28]")

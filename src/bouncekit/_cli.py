@@ -9,9 +9,10 @@ import json
 import os
 import sys
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
-from typing import Any, TextIO
+from typing import Any
 
 from bouncekit import __version__
+from bouncekit._cli_output import Output, OutputError
 from bouncekit._cli_rules import add_rule_commands, add_rules_option, load_rule_set
 from bouncekit._pop3_scan import (
     Pop3Options,
@@ -28,7 +29,7 @@ from bouncekit._rules import RuleError
 from bouncekit._scan import display_path, iter_messages, scan_item
 from bouncekit._scan_correlate import add_correlation_arguments, correlation_from_args
 from bouncekit._seen_ids import SeenIds, SeenIdsError
-from bouncekit.exceptions import BounceKitError, CorrelationError, StoreError
+from bouncekit.exceptions import CorrelationError, StoreError
 
 __all__ = ["main"]
 
@@ -93,40 +94,6 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class _OutputError(BounceKitError):
-    """Writing to standard output failed; the cause is the ``OSError`` in ``__cause__``."""
-
-
-class _Output:
-    """
-    Standard output as the writers see it.
-
-    A failed write raises :class:`_OutputError`, so that only errors of the
-    output are reported as such. Text that does not encode to UTF-8 (a lone
-    surrogate from a file name or a header) is written with backslash escapes.
-    """
-
-    def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
-
-    def write(self, text: str) -> int:
-        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-        try:
-            return self._stream.write(text)
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise _OutputError(str(exc)) from exc
-
-    def flush(self) -> None:
-        try:
-            self._stream.flush()
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise _OutputError(str(exc)) from exc
-
-
 def _records(
     paths: Iterable[str],
     pop3: Mapping[str, tuple[Pop3Target, str]],
@@ -153,7 +120,7 @@ def _records(
             print(f"bouncekit: {display_path(path)!r} contains no message", file=sys.stderr)
 
 
-def _write_jsonl(records: Iterable[dict[str, Any]], out: _Output) -> int:
+def _write_jsonl(records: Iterable[dict[str, Any]], out: Output) -> int:
     errors = 0
     for record in records:
         errors += record["error"] is not None
@@ -173,7 +140,7 @@ def _csv_rows(record: dict[str, Any]) -> Iterable[dict[str, Any]]:
         yield {**base, **{key: recipient.get(key) for key in _CSV_COLUMNS if key in recipient}}
 
 
-def _write_csv(records: Iterable[dict[str, Any]], out: _Output) -> int:
+def _write_csv(records: Iterable[dict[str, Any]], out: Output) -> int:
     errors = 0
     writer = csv.DictWriter(out, fieldnames=_CSV_COLUMNS, extrasaction="ignore")
     writer.writeheader()
@@ -194,7 +161,7 @@ def _shorten_left(text: object, width: int) -> str:
     return value if len(value) <= width else "…" + value[-(width - 1) :]
 
 
-def _write_table(records: Iterable[dict[str, Any]], out: _Output) -> int:
+def _write_table(records: Iterable[dict[str, Any]], out: Output) -> int:
     errors = 0
     layout = (
         ("source", 36),
@@ -253,7 +220,7 @@ def _scan(args: argparse.Namespace) -> int:
         )
         return 2
     options = pop3_options(args, seen, correlate, rules)
-    out = _Output(sys.stdout)
+    out = Output(sys.stdout)
     records = _records(args.paths, pop3, options, out.flush)
     saved = True
     try:
@@ -332,7 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return 1
         return 0
-    except _OutputError as exc:
+    except OutputError as exc:
         print(f"bouncekit: cannot write the output: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TextIO
 
+from bouncekit._cli_output import Output
 from bouncekit._model import Bounce
 from bouncekit._parse import parse
 from bouncekit._rules import Classification, RuleError
@@ -84,16 +84,18 @@ def _explain(args: argparse.Namespace) -> int:
         print(f"bouncekit: {args.message!r} contains no message", file=sys.stderr)
         return 2
     status = 0
+    out = Output(sys.stdout)
     for item in items:
         if item.data is None:
             print(f"bouncekit: {item.error}", file=sys.stderr)
             status = 2
             continue
-        write_explanation(item.source, parse(item.data), rules, sys.stdout)
+        write_explanation(item.source, parse(item.data), rules, out)
+    out.flush()
     return status
 
 
-def write_explanation(source: str, bounce: Bounce, rules: RuleSet, out: TextIO) -> None:
+def write_explanation(source: str, bounce: Bounce, rules: RuleSet, out: Output) -> None:
     """Write the verdict, rule and evidence for each recipient of *bounce* to *out*."""
     format_name = f" ({bounce.format})" if bounce.format else ""
     count = len(bounce.recipients)
@@ -107,7 +109,7 @@ def write_explanation(source: str, bounce: Bounce, rules: RuleSet, out: TextIO) 
             out.write(f"    note: {note} and counted as not matching\n")
 
 
-def _write_verdict(label: str, verdict: Classification, rules: RuleSet, out: TextIO) -> None:
+def _write_verdict(label: str, verdict: Classification, rules: RuleSet, out: Output) -> None:
     out.write(f"  {label}: {verdict.bounce_type.value}, {verdict.reason.value}\n")
     if not verdict.rule:
         out.write("    rule: none matched\n")
