@@ -285,3 +285,11 @@ def test_explain_full_output_reported(tmp_path: Path) -> None:
         )
     assert done.returncode == 1
     assert done.stderr.startswith("bouncekit: cannot write the output: [Errno 28]")
+
+
+@pytest.mark.parametrize("command", ["scan", "explain"])
+def test_empty_rules_path(command: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    status, _, err = run(capsys, command, "--rules", "", str(tmp_path))
+
+    assert status == 2
+    assert "the path is empty" in err

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from bouncekit._cli_output import Output
 from bouncekit._model import Bounce
@@ -70,7 +69,7 @@ def load_rule_set(path: str | None) -> RuleSet:
     """
     if path is None:
         return RuleSet.default()
-    return RuleSet.from_toml(Path(path))
+    return RuleSet.from_toml(path)
 
 
 def _explain(args: argparse.Namespace) -> int:
