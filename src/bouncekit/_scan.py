@@ -259,23 +259,12 @@ def bounce_record(source: str, bounce: Bounce, rules: RuleSet | None = None) -> 
     """
     if rules is None:
         rules = RuleSet.default()
-    recipients = []
-    for recipient in bounce.recipients:
-        classification = rules.classify_recipient(bounce, recipient)
-        recipients.append(
-            {
-                "address": recipient.address,
-                "action": recipient.action.value if recipient.action else None,
-                "status": str(recipient.status) if recipient.status else None,
-                "reply_code": recipient.reply_code,
-                "diagnostic": recipient.diagnostic,
-                "remote_mta": recipient.remote_mta,
-                "command": recipient.command,
-                "bounce_type": classification.bounce_type.value,
-                "reason": classification.reason.value,
-                "rule": classification.rule,
-            }
-        )
+    parsed = bounce.to_dict()
+    recipients = parsed["recipients"]
+    for fields, classification in zip(recipients, rules.classify(bounce), strict=True):
+        fields["bounce_type"] = classification.bounce_type.value
+        fields["reason"] = classification.reason.value
+        fields["rule"] = classification.rule
     verdict: dict[str, str] | None = None
     if not recipients:
         message = rules.classify_message(bounce)
@@ -286,13 +275,13 @@ def bounce_record(source: str, bounce: Bounce, rules: RuleSet | None = None) -> 
         }
     return {
         "source": source,
-        "kind": bounce.kind.value,
-        "format": bounce.format,
-        "original_message_id": bounce.original_message_id,
-        "feedback_type": bounce.feedback_type,
+        "kind": parsed["kind"],
+        "format": parsed["format"],
+        "original_message_id": parsed["original_message_id"],
+        "feedback_type": parsed["feedback_type"],
         "recipients": recipients,
         "verdict": verdict,
-        "defects": [str(defect) for defect in bounce.defects],
+        "defects": parsed["defects"],
         "error": None,
     }
 
