@@ -301,7 +301,8 @@ def test_timeout_option(
         status, out, _ = run(["scan", "--format", "jsonl", "--timeout", "0.3", url], capsys)
     [record] = [json.loads(line) for line in out.splitlines()]
     assert status == 1
-    assert record["error"] == f"the TLS handshake with {url[len('pop3s://bounces@') :]} timed out"
+    address = url[len("pop3s://bounces@") :]
+    assert record["error"] == f"the TLS handshake with {address} timed out after 0.3 s"
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "soon", "inf"])
