@@ -19,6 +19,7 @@ import pytest
 
 from as_user import run_cli, unprivileged_user
 from bouncekit import _cli
+from bouncekit._pop3_scan import Pop3Target
 from bouncekit._seen_ids import HEADER
 from dovecot_server import HOST, OAUTH_TOKEN, OAUTH_USER, PASSWORD, DovecotServer
 from synthetic_bounces import make_bounce, original_message_id
@@ -402,3 +403,47 @@ def test_seen_file_folder_read_only(shared_tmp: Path) -> None:
         f"bouncekit: cannot write --keep-seen file {str(seen)!r}: "
         f"no permission to create files in {str(shared_tmp)!r}\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("pop3s://bounces@[::1", "has an invalid host: '[' opens an IPv6 address but no ']'"),
+        ("pop3s://u@[127.0.0.1]", "brackets are only for IPv6 addresses; write 127.0.0.1"),
+        ("pop3s://u@[mail.example.com]", "'mail.example.com' in brackets is not an IPv6"),
+        ("pop3s://u@[::1]x", "'x' follows the ']' of the IPv6 address"),
+        ("pop3s://u@::1:995", "an IPv6 address must be in brackets"),
+        ("pop3s://u@mail]:995", "has an invalid host: it contains ']'"),
+        ("pop3s://u@mail example.com", "has an invalid host: it contains ' '"),
+        ("pop3s://u@mail.example.com/INBOX", "has a path, query or fragment ('/INBOX')"),
+        ("pop3s://u@mail.example.com#2", "has a path, query or fragment ('#2')"),
+        ("pop3s://u;AUTH=+APOP@mail.example.com", "remove ';AUTH=...' and use --auth"),
+    ],
+)
+def test_url_malformed(
+    url: str, problem: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BOUNCEKIT_POP3_PASSWORD", "x")
+    status, out, err = run(["scan", "--format", "jsonl", url], capsys)
+    assert status == 2
+    assert out == ""
+    assert err.startswith(f"bouncekit: {url!r} ")
+    assert problem in err
+    assert "Traceback" not in err
+
+
+def test_url_ipv6_literal() -> None:
+    target = Pop3Target.parse("pop3s://bounces@[::1]:21995", starttls=False)
+    assert target == Pop3Target("::1", 21995, "bounces", "tls")
+    assert target.mailbox == "bounces@[::1]:21995"
+
+
+def test_url_ipv6_default_port() -> None:
+    target = Pop3Target.parse("pop3://bounces@[2001:DB8::25]/", starttls=True)
+    assert target == Pop3Target("2001:db8::25", 110, "bounces", "starttls")
+
+
+def test_url_trailing_slash(dovecot: DovecotServer, user: str) -> None:
+    status, records = scan(dovecot, [url_of(dovecot, user) + "/"])
+    assert status == 0
+    assert len(records) == 3

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import ipaddress
 import logging
 import os
 import re
@@ -19,7 +20,7 @@ import sys
 from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 import attrs
 
@@ -107,7 +108,7 @@ class Pop3Target:
     @property
     def mailbox(self) -> str:
         """``USER@HOST:PORT``, the key of this mailbox in the ``--keep-seen`` file."""
-        return f"{self.user}@{self.host}:{self.port}"
+        return f"{self.user}@{_url_host(self.host)}:{self.port}"
 
     @classmethod
     def parse(cls, url: str, starttls: bool) -> Pop3Target:
@@ -116,20 +117,34 @@ class Pop3Target:
 
         Raises:
             Pop3UsageError: The URL contains a password, has no user or host,
-                has an invalid port, or does not fit ``--starttls``.
+                has an invalid host or port, has a path, query or fragment, or
+                does not fit ``--starttls``.
         """
-        parts = urlsplit(url)
-        scheme = parts.scheme.lower()
-        if parts.password is not None:
+        scheme, _, rest = url.partition("://")
+        scheme = scheme.lower()
+        netloc, tail = _split_netloc(rest)
+        userinfo, at, hostport = netloc.rpartition("@")
+        if ":" in userinfo:
+            username = userinfo.partition(":")[0]
             msg = (
-                f"a password in the URL {parts.scheme}://{parts.username}:***@{parts.hostname} is "
-                f"not accepted, because command lines are visible to other users; set "
-                f"{PASSWORD_VARIABLE} or type it at the prompt"
+                f"a password in the URL {scheme}://{username}:***@{hostport} is not accepted, "
+                f"because command lines are visible to other users; set {PASSWORD_VARIABLE} "
+                "or type it at the prompt"
             )
             raise Pop3UsageError(msg)
-        if not parts.username or not parts.hostname:
+        if not at or not userinfo or not hostport:
             msg = f"{url!r} needs a user and a host: pop3s://USER@HOST[:PORT]"
             raise Pop3UsageError(msg)
+        if tail not in ("", "/"):
+            msg = (
+                f"{url!r} has a path, query or fragment ({tail!r}), which a POP3 URL does not "
+                "take; remove it: pop3s://USER@HOST[:PORT]"
+            )
+            raise Pop3UsageError(msg)
+        if ";auth=" in userinfo.lower():
+            msg = f"{url!r} names the login method in the URL; remove ';AUTH=...' and use --auth"
+            raise Pop3UsageError(msg)
+        host, port_text = _split_host_port(url, hostport)
         if scheme == "pop3s" and starttls:
             msg = "--starttls applies to pop3:// URLs; pop3s:// already uses TLS from the start"
             raise Pop3UsageError(msg)
@@ -140,16 +155,80 @@ class Pop3Target:
             )
             raise Pop3UsageError(msg)
         security: Security = "tls" if scheme == "pop3s" else "starttls"
-        try:
-            port = parts.port
-        except ValueError:
-            port = 0
-        if port == 0:
+        if not port_text:
+            port = _DEFAULT_PORTS[security]
+        elif port_text.isascii() and port_text.isdigit() and 0 < int(port_text) <= 65535:
+            port = int(port_text)
+        else:
             msg = f"{url!r} has an invalid port; expected a number from 1 to 65535"
             raise Pop3UsageError(msg)
-        if port is None:
-            port = _DEFAULT_PORTS[security]
-        return cls(parts.hostname, port, unquote(parts.username), security)
+        return cls(host, port, unquote(userinfo), security)
+
+
+def _split_netloc(rest: str) -> tuple[str, str]:
+    """Split what follows ``scheme://`` into the authority and the path, query and fragment."""
+    end = len(rest)
+    for delimiter in "/?#":
+        index = rest.find(delimiter)
+        if index != -1:
+            end = min(end, index)
+    return rest[:end], rest[end:]
+
+
+def _split_host_port(url: str, hostport: str) -> tuple[str, str]:
+    """
+    Return the host of *hostport* (lower-cased, without IPv6 brackets) and its port text.
+
+    Raises:
+        Pop3UsageError: The host is empty, contains a space or a bracket out of
+            place, is a bracketed text that is not an IPv6 address, or is an
+            IPv6 address without brackets.
+    """
+    if hostport.startswith("["):
+        literal, bracket, after = hostport[1:].partition("]")
+        if not bracket:
+            problem = "'[' opens an IPv6 address but no ']' closes it"
+        elif after and not after.startswith(":"):
+            problem = f"{after!r} follows the ']' of the IPv6 address; expected ':PORT' or nothing"
+        else:
+            problem = _ipv6_problem(literal)
+        if problem:
+            msg = f"{url!r} has an invalid host: {problem}"
+            raise Pop3UsageError(msg)
+        return literal.lower(), after[1:]
+    if hostport.count(":") > 1:
+        msg = (
+            f"{url!r} has an invalid host: it contains more than one ':', and an IPv6 "
+            "address must be in brackets, as in pop3s://USER@[::1]:995"
+        )
+        raise Pop3UsageError(msg)
+    host, _, port_text = hostport.partition(":")
+    bad = [c for c in host if c in "[]" or c.isspace() or not c.isprintable()]
+    if not host or bad:
+        found = f"it contains {bad[0]!r}" if bad else "it is empty"
+        msg = f"{url!r} has an invalid host: {found}"
+        raise Pop3UsageError(msg)
+    return host.lower(), port_text
+
+
+def _ipv6_problem(literal: str) -> str:
+    """Return why the bracketed *literal* is not an IPv6 address, or ``""`` when it is one."""
+    try:
+        ipaddress.IPv6Address(literal)
+    except ValueError:
+        pass
+    else:
+        return ""
+    try:
+        ipaddress.IPv4Address(literal)
+    except ValueError:
+        return f"{literal!r} in brackets is not an IPv6 address"
+    return f"brackets are only for IPv6 addresses; write {literal} without them"
+
+
+def _url_host(host: str) -> str:
+    """Return *host* as a URL writes it: an IPv6 address in brackets."""
+    return f"[{host}]" if ":" in host else host
 
 
 def ask_passwords(targets: Iterable[Pop3Target], auth: AuthMethod) -> dict[Pop3Target, str]:
@@ -175,11 +254,11 @@ def ask_passwords(targets: Iterable[Pop3Target], auth: AuthMethod) -> dict[Pop3T
     passwords = {}
     for target in targets:
         try:
-            typed = getpass.getpass(f"{noun} for {target.user}@{target.host}: ")
+            typed = getpass.getpass(f"{noun} for {target.user}@{_url_host(target.host)}: ")
         except EOFError:
             raise Pop3UsageError("no password given") from None
         if not typed:
-            msg = f"empty {noun} for {target.user}@{target.host}; nothing was read"
+            msg = f"empty {noun} for {target.user}@{_url_host(target.host)}; nothing was read"
             raise Pop3UsageError(msg)
         passwords[target] = typed
     return passwords
