@@ -292,6 +292,47 @@ def test_no_terminal_no_password(
     assert "set BOUNCEKIT_POP3_PASSWORD" in err
 
 
+def test_no_terminal_empty_password(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BOUNCEKIT_POP3_PASSWORD", "")
+    monkeypatch.setattr("sys.stdin", StringIO(""))
+    status, out, err = run(["scan", "--format", "csv", UNUSED_URL], capsys)
+    assert status == 2
+    assert out == ""
+    assert err == (
+        "bouncekit: BOUNCEKIT_POP3_PASSWORD is empty; set it to the POP3 password, "
+        "or run on a terminal to be prompted\n"
+    )
+
+
+def test_empty_mailbox_note(
+    dovecot: DovecotServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty = dovecot.add_user()
+    url = f"pop3s://{empty}@{HOST}:{dovecot.pop3s_port}"
+    monkeypatch.setenv("BOUNCEKIT_POP3_PASSWORD", PASSWORD)
+    argv = ["scan", url, "--format", "jsonl", "--ca-file", str(dovecot.ca_file)]
+    status, out, err = run(argv, capsys)
+    assert status == 0
+    assert out == ""
+    assert err == f"bouncekit: {url!r} contains no message\n"
+
+
+def test_mailbox_note_only_when_empty(
+    dovecot: DovecotServer,
+    user: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BOUNCEKIT_POP3_PASSWORD", PASSWORD)
+    argv = ["scan", url_of(dovecot, user), "--format", "jsonl", "--ca-file", str(dovecot.ca_file)]
+    status, out, err = run(argv, capsys)
+    assert status == 0
+    assert len(out.splitlines()) == 3
+    assert err == ""
+
+
 def test_timeout_option(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -447,3 +488,18 @@ def test_url_trailing_slash(dovecot: DovecotServer, user: str) -> None:
     status, records = scan(dovecot, [url_of(dovecot, user) + "/"])
     assert status == 0
     assert len(records) == 3
+
+
+def test_tls_to_plain_port(dovecot: DovecotServer, user: str) -> None:
+    url = f"pop3s://{user}@{HOST}:{dovecot.pop3_port}"
+    status, records = scan(dovecot, [url])
+    assert status == 1
+    assert len(records) == 1
+    error = str(records[0]["error"])
+    assert error.startswith(f"TLS handshake with {HOST}:{dovecot.pop3_port} failed: ")
+    assert "[SSL: WRONG_VERSION_NUMBER]" in error
+    assert error.endswith(
+        f"; port {dovecot.pop3_port} may be a plain POP3 port: for STLS on it, pass "
+        'security="starttls" (CLI: a pop3:// URL with --starttls), or connect to the '
+        "implicit TLS port, usually 995"
+    )

@@ -90,6 +90,30 @@ def test_starttls_untrusted_certificate(dovecot: DovecotServer) -> None:
         Pop3Client.connect(HOST, dovecot.pop3_port, security="starttls", timeout=20)
 
 
+PLAIN_PORT_HINT = (
+    'may be a plain POP3 port: for STLS on it, pass security="starttls" (CLI: a pop3:// URL '
+    "with --starttls), or connect to the implicit TLS port, usually 995"
+)
+
+
+def test_tls_to_plain_port(dovecot: DovecotServer, tls_context: ssl.SSLContext) -> None:
+    with pytest.raises(TlsError) as caught:
+        Pop3Client.connect(HOST, dovecot.pop3_port, ssl_context=tls_context, timeout=20)
+    message = str(caught.value)
+    assert f"TLS handshake with {HOST}:{dovecot.pop3_port} failed" in message
+    assert "WRONG_VERSION_NUMBER" in message
+    assert message.endswith(f"; port {dovecot.pop3_port} {PLAIN_PORT_HINT}")
+
+
+def test_async_tls_to_plain_port(dovecot: DovecotServer, tls_context: ssl.SSLContext) -> None:
+    async def connect() -> None:
+        await AsyncPop3Client.connect(HOST, dovecot.pop3_port, ssl_context=tls_context, timeout=20)
+
+    with pytest.raises(TlsError) as caught:
+        asyncio.run(connect())
+    assert str(caught.value).endswith(f"; port {dovecot.pop3_port} {PLAIN_PORT_HINT}")
+
+
 def test_plaintext_needs_opt_in(dovecot: DovecotServer, user: str) -> None:
     with Pop3Client.connect(HOST, dovecot.pop3_port, security="plain", timeout=20) as client:
         with pytest.raises(LocalProtocolError, match="unencrypted"):

@@ -83,8 +83,11 @@ def test_status_condition_missing_status() -> None:
         ("550", "551", False),
         ("55*", "554", True),
         ("5xx", "421", False),
+        ("5xx", "550", True),
+        ("5XX", "554", True),
+        ("55x", "554", True),
+        ("55x", "541", False),
         ("5*", "550", True),
-        ("5x", "550", True),
     ],
 )
 def test_reply_code_condition(pattern: str, reply: str, matches: bool) -> None:

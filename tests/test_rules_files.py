@@ -443,13 +443,13 @@ def test_default_fallback_is_match_all() -> None:
     assert fallback.conditions.is_empty()
 
 
-@pytest.mark.parametrize("code", ["5", "55"])
+@pytest.mark.parametrize("code", ["5", "55", "5x", "5x*", "5**", "x50"])
 def test_short_reply_code_rejected(code: str) -> None:
     (problem,) = problems_of(rule_text(f"reply_code = {code!r}"))
 
     assert problem == (
         f"invalid reply_code condition {code!r}: write a three-digit code such as 550, "
-        "or a prefix ending in * such as 5* or 55*"
+        "a prefix ending in * such as 5* or 55*, or x for each unknown digit, as in 5xx"
     )
 
 

@@ -23,8 +23,9 @@ _MAX_PATTERN_LENGTH: Final = 4000
 _EVIDENCE_LENGTH: Final = 200
 
 _STATUS_PATTERN: Final = re.compile(r"([245]|\*)(?:\.(\d{1,3}|\*)(?:\.(\d{1,3}|\*))?)?")
-# A three-digit code, or a prefix of one or two digits ending in "*", "x" or "xx".
-_REPLY_PATTERN: Final = re.compile(r"[2-5](?:\d\d|\d?[*x]|[x*]{1,2})", re.IGNORECASE)
+# A three-digit code, a prefix of one or two digits ending in "*", or three
+# characters where a trailing "x" stands for one digit ("5xx", "55x").
+_REPLY_PATTERN: Final = re.compile(r"[2-5](?:\d\d|\dx|xx|\d?\*)", re.IGNORECASE)
 
 FactsKey = tuple[BounceKind, str, Action | None, tuple[int, int, int] | None, str, str, bool, bool]
 """
@@ -90,12 +91,12 @@ def _parse_status(text: str) -> tuple[int, int, int]:
 
 
 def _parse_reply(text: str) -> str:
-    """Return the exact code, or the prefix before ``*`` or ``x`` followed by ``*``."""
+    """Return the exact code, or the digits before ``*`` or ``x`` followed by ``*``."""
     value = text.strip()
     if _REPLY_PATTERN.fullmatch(value) is None:
         msg = (
             f"invalid reply_code condition {text!r}: write a three-digit code such as 550, "
-            "or a prefix ending in * such as 5* or 55*"
+            "a prefix ending in * such as 5* or 55*, or x for each unknown digit, as in 5xx"
         )
         raise ValueError(msg)
     if value.isdigit():

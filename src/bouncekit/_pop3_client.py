@@ -353,11 +353,20 @@ def _client_context(ssl_context: ssl.SSLContext | None) -> ssl.SSLContext:
     return ssl_context if ssl_context is not None else ssl.create_default_context()
 
 
-def _tls_error(exc: ssl.SSLError | ssl.CertificateError, host: str, port: int) -> TlsError:
+def _tls_error(
+    exc: ssl.SSLError | ssl.CertificateError, host: str, port: int, *, implicit: bool
+) -> TlsError:
     message = f"TLS handshake with {host}:{port} failed: {exc}"
     if isinstance(exc, ssl.SSLCertVerificationError):
         # A private or self-signed certificate is the usual cause on a bounce server.
         message += "; to trust a private CA, pass its certificate as ssl_context (CLI: --ca-file)"
+    elif implicit and getattr(exc, "reason", None) == "WRONG_VERSION_NUMBER":
+        # OpenSSL read the server's plain-text greeting ("+OK ...") as a TLS record.
+        message += (
+            f"; port {port} may be a plain POP3 port: for STLS on it, pass "
+            'security="starttls" (CLI: a pop3:// URL with --starttls), or connect to the '
+            "implicit TLS port, usually 995"
+        )
     return TlsError(message)
 
 
@@ -367,12 +376,14 @@ def _silence_message(conn: Pop3Connection, host: str, port: int, timeout: float 
     return f"no data from {host}:{port} for {timeout} s, and its response is incomplete"
 
 
-def _wrap(context: ssl.SSLContext, sock: socket.socket, host: str, port: int) -> ssl.SSLSocket:
+def _wrap(
+    context: ssl.SSLContext, sock: socket.socket, host: str, port: int, *, implicit: bool
+) -> ssl.SSLSocket:
     try:
         return context.wrap_socket(sock, server_hostname=host)
     except (ssl.SSLError, ssl.CertificateError) as exc:
         sock.close()
-        raise _tls_error(exc, host, port) from exc
+        raise _tls_error(exc, host, port, implicit=implicit) from exc
     except TimeoutError as exc:
         sock.close()
         timeout = sock.gettimeout()
@@ -448,7 +459,7 @@ class Pop3Client(_Session):
         except OSError as exc:
             raise Pop3ConnectionError(f"cannot connect to {host}:{port}: {exc}") from exc
         if security == "tls":
-            sock = _wrap(context, sock, host, port)
+            sock = _wrap(context, sock, host, port, implicit=True)
             logger.debug("TLS: %s with %s:%d", sock.version(), host, port)
         client = cls(
             sock,
@@ -507,7 +518,7 @@ class Pop3Client(_Session):
         elif isinstance(request, _Read):
             return self._read_event()
         elif isinstance(request, _StartTls):
-            tls = _wrap(self._ssl_context, self._sock, self.host, self.port)
+            tls = _wrap(self._ssl_context, self._sock, self.host, self.port, implicit=False)
             self._sock = tls
             logger.debug("STLS: %s with %s", tls.version(), self.host)
         return None
@@ -675,7 +686,7 @@ class AsyncPop3Client(_Session):
             msg = f"connecting to {host}:{port} timed out after {timeout} s"
             raise Pop3TimeoutError(msg) from exc
         except (ssl.SSLError, ssl.CertificateError) as exc:
-            raise _tls_error(exc, host, port) from exc
+            raise _tls_error(exc, host, port, implicit=True) from exc
         except OSError as exc:
             raise Pop3ConnectionError(f"cannot connect to {host}:{port}: {exc}") from exc
         client = cls(
@@ -742,7 +753,7 @@ class AsyncPop3Client(_Session):
                     self.timeout,
                 )
             except (ssl.SSLError, ssl.CertificateError) as exc:
-                raise _tls_error(exc, self.host, self.port) from exc
+                raise _tls_error(exc, self.host, self.port, implicit=False) from exc
             logger.debug("STLS with %s done", self.host)
         return None
 

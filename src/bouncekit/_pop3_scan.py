@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import attrs
 
@@ -109,6 +109,13 @@ class Pop3Target:
     def mailbox(self) -> str:
         """``USER@HOST:PORT``, the key of this mailbox in the ``--keep-seen`` file."""
         return f"{self.user}@{_url_host(self.host)}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """The URL of this mailbox, with the port always written."""
+        scheme = "pop3s" if self.security == "tls" else "pop3"
+        user = quote(self.user, safe="!$&'()*+,;=")
+        return f"{scheme}://{user}@{_url_host(self.host)}:{self.port}"
 
     @classmethod
     def parse(cls, url: str, starttls: bool) -> Pop3Target:
@@ -235,20 +242,27 @@ def ask_passwords(targets: Iterable[Pop3Target], auth: AuthMethod) -> dict[Pop3T
     """
     Return the password (the access token for ``xoauth2``) of each target.
 
-    :data:`PASSWORD_VARIABLE` gives the password of every target. Without it, each
-    target's password is asked for at the terminal, before any record is written.
+    :data:`PASSWORD_VARIABLE` gives the password of every target. When it is
+    unset or empty, each target's password is asked for at the terminal,
+    before any record is written.
 
     Raises:
-        Pop3UsageError: There is no password: the variable is not set and
-            standard input is not a terminal, or the user typed Ctrl-D or an
-            empty password.
+        Pop3UsageError: There is no password: the variable is unset or empty
+            and standard input is not a terminal, or the user typed Ctrl-D or
+            an empty password.
     """
     targets = list(dict.fromkeys(targets))
     password = os.environ.get(PASSWORD_VARIABLE)
     if password:
         return dict.fromkeys(targets, password)
     if targets and not sys.stdin.isatty():
-        msg = f"no POP3 password: set {PASSWORD_VARIABLE}, or run on a terminal to be prompted"
+        if password == "":
+            msg = (
+                f"{PASSWORD_VARIABLE} is empty; set it to the POP3 password, "
+                "or run on a terminal to be prompted"
+            )
+        else:
+            msg = f"no POP3 password: set {PASSWORD_VARIABLE}, or run on a terminal to be prompted"
         raise Pop3UsageError(msg)
     noun = "OAuth 2.0 access token" if auth == "xoauth2" else "POP3 password"
     passwords = {}
@@ -313,6 +327,8 @@ def _scan_mailbox(
         with box:
             infos = box.list_messages()
             listed = {info.uid for info in infos}
+            if not infos:
+                print(f"bouncekit: {target.url!r} contains no message", file=sys.stderr)
             # Server order, so the records come in the order the server lists them.
             todo = [info.uid for info in infos if info.uid not in seen]
             for message in box.iter_messages(uids=todo):

@@ -102,8 +102,9 @@ class Conditions:
     Attributes:
         status: Enhanced status codes, exact (``"5.1.1"``) or with ``*`` for the
             rest (``"5.7.*"``, ``"4.*"``, ``"*.2.2"``).
-        reply_code: SMTP reply codes, exact (``"550"``) or a prefix ending in
-            ``*`` (``"55*"``, ``"4*"``).
+        reply_code: SMTP reply codes, exact (``"550"``), a prefix ending in
+            ``*`` (``"55*"``, ``"4*"``), or with ``x`` for each unknown trailing
+            digit (``"5xx"``, ``"55x"``).
         action: RFC 3464 actions.
         command: SMTP commands the remote server was replying to, as in
             :attr:`bouncekit.Recipient.command` (``"RCPT"``, ``"DATA"``, ``"MAIL"``,
