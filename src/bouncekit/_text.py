@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from email.message import Message
 
 __all__ = [
+    "ParsedMessage",
     "ascii_folded",
     "find_reply_code",
     "normalize_newlines",
@@ -188,14 +189,42 @@ _JAPANESE_CHARSETS = frozenset(
 )
 
 
+class ParsedMessage(Message):
+    """
+    A message or part that bouncekit parsed itself, which computes some values once.
+
+    The parsers ask every part for its content type many times, and the
+    standard library parses the Content-Type field again on each call. Several
+    parsers read the same text part too. A message bouncekit parsed itself is
+    never changed afterwards, so these values stay valid.
+    """
+
+    _content_type: str | None = None
+    _text: str | None = None
+
+    def get_content_type(self) -> str:
+        if self._content_type is None:
+            self._content_type = super().get_content_type()
+        return self._content_type
+
+
 def part_text(part: Message) -> str:
     """
     Return the decoded text of a non-multipart *part*.
 
     The transfer encoding is undone and the declared charset used, with UTF-8,
     the other Japanese encodings for a Japanese charset, and then Latin-1 as
-    fallbacks, so this never raises on bad input.
+    fallbacks, so this never raises on bad input. The text of a
+    :class:`ParsedMessage` is decoded once.
     """
+    if not isinstance(part, ParsedMessage):
+        return _decoded_text(part)
+    if part._text is None:
+        part._text = _decoded_text(part)
+    return part._text
+
+
+def _decoded_text(part: Message) -> str:
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         return ""
