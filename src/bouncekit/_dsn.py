@@ -35,7 +35,7 @@ from bouncekit._model import (
     RecipientFields,
     TypedValue,
 )
-from bouncekit._status import StatusCode, find_status_codes
+from bouncekit._status import StatusCode, find_status_codes, status_code
 from bouncekit._text import find_reply_code, part_text, repair_text, strip_comments, unfold
 
 __all__ = [
@@ -192,36 +192,36 @@ def _parse_message_fields(group: Group, defects: list[Defect]) -> MessageFields:
     return MessageFields(**values, extensions=Headers(tuple(extensions)))  # type: ignore[arg-type]
 
 
-def _recipient_readers(defects: list[Defect]) -> dict[str, tuple[str, Callable[[str], object]]]:
-    return {
-        "original-recipient": ("original_recipient", _address_value),
-        "final-recipient": ("final_recipient", _address_value),
-        "action": ("action", lambda raw: _action_value(raw, defects)),
-        "status": ("status", lambda raw: _status_value(raw, defects)),
-        "remote-mta": ("remote_mta", _host_value),
-        "diagnostic-code": ("diagnostic_code", _typed_value),
-        "last-attempt-date": (
-            "last_attempt_date",
-            lambda raw: _date_value(raw, "Last-Attempt-Date", defects),
-        ),
-        "final-log-id": ("final_log_id", unfold),
-        "will-retry-until": (
-            "will_retry_until",
-            lambda raw: _date_value(raw, "Will-Retry-Until", defects),
-        ),
-    }
+# The reader of each per-recipient field (RFC 3464 section 2.3): the RecipientFields
+# attribute it fills, and a function of the raw value and the defects list.
+_RECIPIENT_READERS: dict[str, tuple[str, Callable[[str, list[Defect]], object]]] = {
+    "original-recipient": ("original_recipient", lambda raw, _: _address_value(raw)),
+    "final-recipient": ("final_recipient", lambda raw, _: _address_value(raw)),
+    "action": ("action", _action_value),
+    "status": ("status", _status_value),
+    "remote-mta": ("remote_mta", lambda raw, _: _host_value(raw)),
+    "diagnostic-code": ("diagnostic_code", lambda raw, _: _typed_value(raw)),
+    "last-attempt-date": (
+        "last_attempt_date",
+        lambda raw, defects: _date_value(raw, "Last-Attempt-Date", defects),
+    ),
+    "final-log-id": ("final_log_id", lambda raw, _: unfold(raw)),
+    "will-retry-until": (
+        "will_retry_until",
+        lambda raw, defects: _date_value(raw, "Will-Retry-Until", defects),
+    ),
+}
 
 
 def _parse_recipient_fields(group: Group, defects: list[Defect]) -> RecipientFields:
-    readers = _recipient_readers(defects)
     values: dict[str, object] = {}
     extensions: list[tuple[str, str]] = []
     for name, raw in group:
-        reader = readers.get(name.lower())
+        reader = _RECIPIENT_READERS.get(name.lower())
         if reader is None:
             extensions.append((name, unfold(raw)))
         elif reader[0] not in values:
-            values[reader[0]] = reader[1](raw)
+            values[reader[0]] = reader[1](raw, defects)
             if reader[0] == "status":
                 values["status_comment"] = _comment_of(raw)
     return RecipientFields(**values, extensions=Headers(tuple(extensions)))  # type: ignore[arg-type]
@@ -398,7 +398,7 @@ def recipient_from_fields(fields: RecipientFields, defects: list[Defect]) -> Rec
         reply_code = find_reply_code(diagnostic)
     if status is None and reply_code is not None:
         # RFC 3463 section 3: X.0.0 is the code for a failure of which only the class is known.
-        status = StatusCode(int(reply_code[0]), 0, 0)
+        status = status_code(int(reply_code[0]), 0, 0)
     return Recipient(
         address=address,
         action=fields.action,

@@ -59,7 +59,7 @@ from bouncekit._model import (
     Recipient,
     RecipientFields,
 )
-from bouncekit._status import StatusCode, find_status_codes
+from bouncekit._status import StatusCode, find_status_codes, status_code
 from bouncekit._text import (
     ascii_folded,
     find_reply_code,
@@ -651,9 +651,9 @@ def _recipient(
         # NOTE: with no written code the class comes from the reply code, then
         # from the notice's wording; subject and detail stay 0.
         if reply_code and reply_code[0] in "45":
-            status = StatusCode(int(reply_code[0]), 0, 0)
+            status = status_code(int(reply_code[0]), 0, 0)
         else:
-            status = StatusCode(4 if temporary or delayed else 5, 0, 0)
+            status = status_code(4 if temporary or delayed else 5, 0, 0)
     action = Action.DELAYED if status.is_transient and delayed else Action.FAILED
     if status.is_success:
         action = Action.DELIVERED
@@ -1002,7 +1002,7 @@ def _with_class(recipient: Recipient) -> Recipient:
     code = recipient.reply_code
     if recipient.status is not None or not code or code[0] not in "45":
         return recipient
-    return attrs.evolve(recipient, status=StatusCode(int(code[0]), 0, 0))
+    return attrs.evolve(recipient, status=status_code(int(code[0]), 0, 0))
 
 
 _WRITER_PREFIXES = tuple(prefix for writer in DSN_WRITERS for prefix in writer.field_prefixes)
