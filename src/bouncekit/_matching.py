@@ -169,6 +169,7 @@ class CompiledRule:
         "domain_exact",
         "domain_globs",
         "formats",
+        "has_domains",
         "kinds",
         "needs_text",
         "reply_exact",
@@ -200,13 +201,14 @@ class CompiledRule:
         domains = [_parse_domain(name) for name in conditions.domain]
         self.domain_exact = frozenset(d for d in domains if not _has_glob(d))
         self.domain_globs = tuple(re.compile(fnmatch.translate(d)) for d in domains if _has_glob(d))
+        self.has_domains = bool(domains)
         self.alternatives = tuple(_alternative(text) for text in conditions.diagnostic)
         self.needs_text = bool(domains or self.alternatives)
 
     def match_key(self, key: FactsKey, status_text: str) -> tuple[Evidence, ...] | None:
         """Return the evidence when the conditions on *key* hold, else ``None``."""
         kind, format_name, action, status, reply, command, has_text, has_domain = key
-        if (self.alternatives and not has_text) or (self._has_domains() and not has_domain):
+        if (self.alternatives and not has_text) or (self.has_domains and not has_domain):
             return None
         evidence: list[Evidence] = []
         if self.kinds:
@@ -241,22 +243,40 @@ class CompiledRule:
         """
         Return the evidence when the domain and pattern conditions hold, else ``None``.
 
-        When a pattern runs out of time, the rule's id is added to *timed_out*.
+        The first pattern that matches gives the diagnostic evidence. When a pattern
+        runs out of time, it counts as not matching, and the rule's id is added to
+        *timed_out* once, so the classification can report it.
         """
         evidence: tuple[Evidence, ...] = ()
-        if self.domain_exact or self.domain_globs:
+        if self.has_domains:
             if not self._domain_matches(facts.domain):
                 return None
             evidence = (Evidence("domain", facts.domain),)
-        if self.alternatives:
-            found = _search(self.alternatives, facts, timeout, self.rule.id, timed_out)
-            if found is None:
-                return None
-            evidence = (*evidence, Evidence("diagnostic", found))
-        return evidence
-
-    def _has_domains(self) -> bool:
-        return bool(self.domain_exact or self.domain_globs)
+        if not self.alternatives:
+            return evidence
+        # This runs for every candidate rule of every recipient, so the search is
+        # written out here, with plain loops: a call or a generator expression
+        # per pattern cost more than the substring tests themselves.
+        diagnostic = facts.diagnostic
+        if not diagnostic:
+            return None
+        folded = facts.folded
+        for literals, pattern in self.alternatives:
+            if literals is not None:
+                for literal in literals:
+                    if literal in folded:
+                        break
+                else:
+                    continue
+            try:
+                found = pattern.search(diagnostic, timeout=timeout)
+            except TimeoutError:
+                if self.rule.id not in timed_out:
+                    timed_out.append(self.rule.id)
+                continue
+            if found is not None:
+                return (*evidence, Evidence("diagnostic", str(found.group())[:_EVIDENCE_LENGTH]))
+        return None
 
     def _status_matches(self, status: tuple[int, int, int] | None) -> bool:
         if status is None:
@@ -278,38 +298,3 @@ class CompiledRule:
 
 def _has_glob(text: str) -> bool:
     return any(char in text for char in "*?[")
-
-
-def _search(
-    alternatives: tuple[Alternative, ...],
-    facts: Facts,
-    timeout: float,
-    rule_id: str,
-    timed_out: list[str],
-) -> str | None:
-    """
-    Return the text the first matching pattern matched, or ``None``.
-
-    A pattern that runs out of time counts as not matching, and adds *rule_id* to
-    *timed_out* once, so the classification can report it.
-    """
-    if not facts.diagnostic:
-        return None
-    folded = facts.folded
-    for literals, pattern in alternatives:
-        if literals is not None:
-            # A plain loop: a generator expression costs more than the checks themselves.
-            for literal in literals:
-                if literal in folded:
-                    break
-            else:
-                continue
-        try:
-            found = pattern.search(facts.diagnostic, timeout=timeout)
-        except TimeoutError:
-            if rule_id not in timed_out:
-                timed_out.append(rule_id)
-            continue
-        if found is not None:
-            return str(found.group())[:_EVIDENCE_LENGTH]
-    return None
