@@ -7,17 +7,19 @@ import string
 import sys
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bouncekit._command import _PHRASE_STARTS, _PHRASES, command_in_notice
 from bouncekit._formats import (
     _DELAYED,
+    _HEADER_START_FIELDS,
     _MAYBE_REPLY_CODE,
     _ORIGINAL_FLOATING_STARTS,
     _ORIGINAL_MARKERS,
     _ORIGINAL_PATTERNS,
     _TEMPORARY,
+    _header_block_start,
     _join_wrapped,
     _line_pattern,
     _Phrases,
@@ -266,3 +268,28 @@ def test_word_searches_same_as_search(text: str) -> None:
     assert _span_and_groups(phrase) == _span_and_groups(_PHRASES.search(text))
     marker = search_at_words(_ORIGINAL_MARKERS[1], text, lowered, _ORIGINAL_FLOATING_STARTS)
     assert _span_and_groups(marker) == _span_and_groups(_ORIGINAL_MARKERS[1].search(text))
+
+
+# Text made of quoted and indented header lines, white space that str.lstrip()
+# strips, and line breaks.
+_HEADER_PIECES = st.sampled_from(
+    [
+        *("\n", "\n", ">", "> ", " ", "\t", "\r", "\x1c", "\x85", "\u2028", "\xa0", "text "),
+        *("Received:", "FROM:", "to:", "X-Foo:", "x-:", "from :", f"{LONG_S}ubject:", "\n" * 58),
+    ]
+)
+
+
+@given(st.lists(_HEADER_PIECES, max_size=12).map("".join))
+@example(">>Received: x")
+@example("> \t Received: x")
+@example("lead-in\n" * 59 + "Received: x")
+@example("lead-in\n" * 60 + "Received: x")
+def test_header_block_start_same_as_line_search(text: str) -> None:
+    field = re.compile(_HEADER_START_FIELDS, re.IGNORECASE)
+    lines = text.split("\n")[:60]
+    expected = next(
+        (index for index, line in enumerate(lines) if field.match(line.removeprefix(">").lstrip())),
+        None,
+    )
+    assert _header_block_start(text) == expected

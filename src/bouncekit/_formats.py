@@ -201,12 +201,18 @@ _HEADER_LINE = re.compile(r"^[!-9;-~]+:")
 _QUOTED_MESSAGE_ID = re.compile(
     r"^[> \t]*Message-ID:[ \t]*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE
 )
-# Lines that start a quoted header block even after text.
-_HEADER_START = re.compile(
-    r"^(?:received|return-path|message-id|from|to|subject|date|x-[\w-]+|mime-version|"
-    r"delivered-to|dkim-signature|authentication-results|reply-to):",
-    re.IGNORECASE,
+# Lines that start a quoted header block even after text, after one ">" and any
+# white space other than a line break, which str.lstrip() strips from a line too.
+_HEADER_START_FIELDS = (
+    r"(?:received|return-path|message-id|from|to|subject|date|x-[\w-]+|mime-version|"
+    r"delivered-to|dkim-signature|authentication-results|reply-to):"
 )
+_HEADER_START = re.compile(rf">?[^\S\n]*{_HEADER_START_FIELDS}", re.IGNORECASE)
+# The same at the start of any later line. A pattern that starts with a fixed
+# character is scanned for much faster than one tried at every line.
+_HEADER_START_LATER = re.compile(rf"\n>?[^\S\n]*{_HEADER_START_FIELDS}", re.IGNORECASE)
+# The number of lines at the start of a quoted text searched for a header block.
+_MAX_LEAD_IN_LINES = 60
 # The fields a copy of a message starts with when it is quoted whole. A
 # forwarded notice starts with From/Date/To instead, so those do not count.
 _TRACE_START = re.compile(
@@ -462,17 +468,10 @@ def _quoted_headers(text: str) -> Headers:
     # A header block is rarely longer than a few hundred lines; the body after
     # it is not needed here. Lines are unquoted as they are read, because the
     # block usually ends long before the last of them.
-    lines = text.split("\n", _MAX_HEADER_LINES)[:_MAX_HEADER_LINES]
-    start = next(
-        (
-            i
-            for i, line in enumerate(lines[:60])
-            if _HEADER_START.match(_unquote_line(line).lstrip())
-        ),
-        None,
-    )
+    start = _header_block_start(text)
     if start is None:
         return Headers()
+    lines = text.split("\n", _MAX_HEADER_LINES)[:_MAX_HEADER_LINES]
     fields: list[list[str]] = []
     for quoted_line in lines[start:]:
         line = _unquote_line(quoted_line)
@@ -489,6 +488,17 @@ def _quoted_headers(text: str) -> Headers:
         if found:
             headers = Headers((*headers.fields, ("Message-ID", found[1])))
     return headers
+
+
+def _header_block_start(text: str) -> int | None:
+    """Return the index of the first of the lead-in lines of *text* that starts a header field."""
+    if _HEADER_START.match(text):
+        return 0
+    found = _HEADER_START_LATER.search(text)
+    if found is None:
+        return None
+    index = text.count("\n", 0, found.start()) + 1
+    return index if index < _MAX_LEAD_IN_LINES else None
 
 
 def _unquote_line(line: str) -> str:

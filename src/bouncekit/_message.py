@@ -78,7 +78,13 @@ def headers_of(message: Message) -> Headers:
     ``raw_items`` keeps 8-bit bytes as the surrogates ``unfold`` decodes, where
     ``items`` would turn them into replacement characters.
     """
-    return Headers(tuple([(name, unfold(str(value))) for name, value in message.raw_items()]))
+    fields = []
+    for name, value in message.raw_items():
+        text = str(value)
+        # Most values are one line of ASCII, which unfold() would only strip, and
+        # a message has dozens of fields, so the call is left out for those.
+        fields.append((name, text.strip() if text.isascii() and "\n" not in text else unfold(text)))
+    return Headers(tuple(fields))
 
 
 def returned_headers(part: Message) -> Headers:
