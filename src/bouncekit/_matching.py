@@ -142,12 +142,14 @@ def compile_pattern(text: str) -> regex.Pattern[str]:
         raise ValueError(msg) from None
 
 
-Alternative = tuple[frozenset[str] | None, regex.Pattern[str]]
+Alternative = tuple[tuple[str, ...] | None, regex.Pattern[str]]
 """One pattern of a rule, with the literals one of which its every match contains."""
 
 
 def _alternative(text: str) -> Alternative:
-    return required_literals(text), compile_pattern(text)
+    # A tuple is iterated faster than a set, and the order of the tests does not matter.
+    literals = required_literals(text)
+    return (None if literals is None else tuple(sorted(literals))), compile_pattern(text)
 
 
 class CompiledRule:
