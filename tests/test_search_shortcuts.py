@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import re
 import string
 import sys
@@ -11,6 +12,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bouncekit._command import _PHRASE_STARTS, _PHRASES, command_in_notice
+from bouncekit._dsn import _parse_date
 from bouncekit._formats import (
     _DELAYED,
     _HEADER_START_FIELDS,
@@ -293,3 +295,34 @@ def test_header_block_start_same_as_line_search(text: str) -> None:
         None,
     )
     assert _header_block_start(text) == expected
+
+
+# Dates in the usual form and next to it: days, times and offsets out of range,
+# other spellings, and comments.
+_DATES = st.builds(
+    "{}{} {} {} {}:{}:{} {}{}".format,
+    st.sampled_from(["", "Fri, ", "Fri,", "fri, ", "Xyz, "]),
+    st.sampled_from(["1", "04", "31", "0", "32", "4,"]),
+    st.sampled_from(["Dec", "Feb", "dec", "DEC", "December"]),
+    st.sampled_from(["2026", "0099", "1999", "26", "99999"]),
+    st.sampled_from(["22", "00", "24", "7"]),
+    st.sampled_from(["08", "60"]),
+    st.sampled_from(["45", "60", "61"]),
+    st.sampled_from(["+0000", "-0000", "+0530", "-0800", "+2400", "+0099", "GMT", "+0000(UTC)"]),
+    st.sampled_from(["", " (UTC)", " (Pacific Standard Time)", " extra", "  "]),
+)
+
+
+def _date_or_error(parse: object, text: str) -> object:
+    assert callable(parse)
+    try:
+        value = parse(text)
+    except ValueError as exc:
+        return type(exc)
+    return (value, value.tzinfo)
+
+
+@given(_DATES)
+def test_parse_date_same_as_email_utils(text: str) -> None:
+    expected = _date_or_error(email.utils.parsedate_to_datetime, text)
+    assert _date_or_error(_parse_date, text) == expected
