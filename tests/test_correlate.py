@@ -13,6 +13,7 @@ from bouncekit import Bounce, BounceKind, Headers
 from bouncekit.correlate import (
     AlteredIdError,
     Correlation,
+    CorrelationError,
     CorrelationMethod,
     ForgedIdError,
     MappingCorrelator,
@@ -415,3 +416,14 @@ def test_correlate_wrong_argument(arguments: dict[str, object], error: type, wor
 def test_correlate_not_a_bounce() -> None:
     with pytest.raises(TypeError, match="takes a Bounce"):
         correlate(b"raw bytes", {})  # type: ignore[arg-type]
+
+
+def test_mapping_correlator_not_a_mapping() -> None:
+    with pytest.raises(TypeError, match="mapping of ids to records"):
+        MappingCorrelator(None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("domain", ["", "bounces example.com"])
+def test_verp_invalid_domain(domain: str) -> None:
+    with pytest.raises(CorrelationError, match="invalid VERP domain"):
+        VerpCodec("bounces", domain)

@@ -864,6 +864,7 @@ def test_auto_reply_lists_responder() -> None:
     assert [recipient.address for recipient in bounce.recipients] == ["kai@example.net"]
     assert bounce.recipients[0].action is None
     assert bounce.recipients[0].status is None
+    assert bounce.recipients[0].diagnostic == "Out of Office"
     assert not bounce.is_bounce
 
 
@@ -1091,3 +1092,16 @@ def test_dragonfly_diagnostic_without_preamble() -> None:
         "mx.example.net [192.0.2.20] did not like our RCPT TO: "
         "550 5.1.1 <kai@example.net>: Recipient address rejected"
     )
+
+
+def test_transcript_entry_stops_at_next_session() -> None:
+    bounce = bouncekit.parse(
+        notice(OLD_SENDMAIL, sender="Mail Delivery Subsystem <MAILER-DAEMON@mx.example.com>")
+    )
+    kai, zoe = bounce.recipients
+    assert (
+        kai.diagnostic
+        == "554 <kai@example.net>... 550 Host unknown (Authoritative answer from name server)"
+    )
+    assert zoe.diagnostic == "550 <zoe@example.org>... User unknown"
+    assert zoe.command == "RCPT"

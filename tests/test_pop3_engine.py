@@ -317,3 +317,49 @@ def test_retr_round_trip(lines: list[bytes], step: int) -> None:
     [event] = feed(conn, wire + b".\r\n", step=step)
     assert isinstance(event, MessageData)
     assert event.data == body
+
+
+def logged_in_lf() -> Pop3Connection:
+    """Return a connection in the TRANSACTION state, with a server that ends lines in LF."""
+    conn = Pop3Connection()
+    feed(conn, GREETING.replace(b"\r\n", b"\n"))
+    conn.send(Command("USER", ("bounces",)))
+    feed(conn, b"+OK\n")
+    conn.send(Command("PASS", ("secret",)))
+    feed(conn, b"+OK\n")
+    return conn
+
+
+@pytest.mark.parametrize("step", [None, 1, 2, 3])
+def test_bare_lf_server_retr(step: int | None) -> None:
+    conn = logged_in_lf()
+    assert conn.state is SessionState.TRANSACTION
+    conn.send(Command("RETR", ("1",)))
+    [event] = feed(conn, WIRE_MESSAGE.replace(b"\r\n", b"\n"), step=step)
+    assert event == MessageData(Command("RETR", ("1",)), 1, MESSAGE.replace(b"\r\n", b"\n"))
+
+
+def test_bare_lf_server_listing() -> None:
+    conn = logged_in_lf()
+    conn.send(Command("UIDL"))
+    uidl = feed(conn, b"+OK\n1 aaa\n2 bbb\n.\n", step=2)
+    conn.send(Command("STAT"))
+    stat = feed(conn, b"+OK 2 300\n")
+    assert uidl == [UniqueIdListing(Command("UIDL"), {1: "aaa", 2: "bbb"})]
+    assert stat == [Status(Command("STAT"), 2, 300)]
+
+
+@given(
+    lines=st.lists(st.one_of(line_text, st.sampled_from([b".", b"..", b".x", b""])), max_size=20),
+    step=st.integers(min_value=1, max_value=64),
+)
+def test_bare_lf_retr_round_trip(lines: list[bytes], step: int) -> None:
+    body = b"".join(line + b"\n" for line in lines)
+    wire = b"+OK\n" + b"".join(
+        (b"." + line if line.startswith(b".") else line) + b"\n" for line in lines
+    )
+    conn = logged_in_lf()
+    conn.send(Command("RETR", ("1",)))
+    [event] = feed(conn, wire + b".\n", step=step)
+    assert isinstance(event, MessageData)
+    assert event.data == body

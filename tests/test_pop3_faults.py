@@ -295,3 +295,23 @@ def test_sys_temp_login_not_auth_error() -> None:
         open_box(server)
     assert not isinstance(caught.value, AuthenticationError)
     assert caught.value.is_temporary
+
+
+def _lf(answers: Mapping[str, Answer | bytes]) -> dict[str, Answer | bytes]:
+    return {
+        key: value.replace(b"\r\n", b"\n") if isinstance(value, bytes) else value
+        for key, value in answers.items()
+    }
+
+
+def test_bare_lf_server_read_and_deleted() -> None:
+    answers = _lf(mailbox_script())
+    with FakePop3Server(answers, greeting=b"+OK fake POP3 server ready\n") as server:
+        box = open_box(server)
+        infos = box.list_messages()
+        data = box.fetch(infos[1].uid)
+        box.mark_deleted(infos[1].uid)
+        box.commit()
+    assert [info.uid for info in infos] == ["uid-a", "uid-b", "uid-c"]
+    assert data == message(2).replace(b"\r\n", b"\n")
+    assert "DELE 2" in server.commands

@@ -289,3 +289,9 @@ def test_classify_function_empty_rule_set() -> None:
     (verdict,) = classify(bounce_with("5.1.1"), RuleSet([]))
 
     assert verdict.rule == NO_RULE
+
+
+@pytest.mark.parametrize("value", [b"raw message", None])
+def test_classify_not_a_bounce(value: object) -> None:
+    with pytest.raises(TypeError, match="classify a Bounce"):
+        RuleSet.default().classify(value)  # type: ignore[arg-type]

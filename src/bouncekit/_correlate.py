@@ -140,6 +140,13 @@ class NoCorrelation:
         return False
 
 
+def _check_mapping(value: object) -> None:
+    if not isinstance(value, Mapping):
+        kind = type(value).__name__
+        msg = f"MappingCorrelator takes a mapping of ids to records, such as a dict, not {kind}"
+        raise TypeError(msg)
+
+
 @attrs.frozen
 class MappingCorrelator(Generic[RecordT]):
     """
@@ -152,7 +159,9 @@ class MappingCorrelator(Generic[RecordT]):
         records: The mapping, used as given (not copied).
     """
 
-    records: Mapping[str, RecordT]
+    records: Mapping[str, RecordT] = attrs.field(
+        validator=lambda _, __, value: _check_mapping(value)
+    )
 
     def resolve(self, message_id: str) -> RecordT | None:
         """Return the record for *message_id*, trying it with and without brackets."""

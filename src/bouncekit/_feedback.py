@@ -37,13 +37,13 @@ __all__ = [
 ARF_TYPE = "message/feedback-report"
 
 
-def decoded_subject(headers: Headers) -> str:
-    """Return the lower-cased ``Subject`` with RFC 2047 encoded words decoded."""
+def decoded_subject(headers: Headers, *, lower: bool = True) -> str:
+    """Return the ``Subject``, lower-cased unless *lower* is false, with RFC 2047 words decoded."""
     value = repair_text(headers.get("Subject") or "")
     if "=?" in value:
         with contextlib.suppress(ValueError, LookupError, UnicodeDecodeError):
             value = str(email.header.make_header(email.header.decode_header(value)))
-    return value.lower()
+    return value.lower() if lower else value
 
 
 def first_addresses(headers: Headers, names: Sequence[str]) -> list[str]:
@@ -243,7 +243,7 @@ def auto_reply(base: Bounce, text: str = "") -> Bounce:
     recipients = (
         ()
         if responder is None
-        else (Recipient(responder, diagnostic=decoded_subject(base.headers)),)
+        else (Recipient(responder, diagnostic=decoded_subject(base.headers, lower=False)),)
     )
     return attrs.evolve(
         base,

@@ -41,6 +41,9 @@ class NoticeFormat:
             none matches, the diagnostic is found as for other layouts.
         reason_end: Regular expressions; the reason ends before the first line
             after its start that matches one of them.
+        entry_end: Regular expressions for lines that end the entry of a failed
+            address, such as the start of the next host's session in a
+            transcript; the lines up to the next address are not its diagnostic.
         address_line: A regular expression with an ``address`` group, searched
             in each line of the block, for layouts where the failed address is
             not the first thing on its line.
@@ -58,6 +61,7 @@ class NoticeFormat:
     original: tuple[str, ...] = ()
     reason_start: tuple[str, ...] = ()
     reason_end: tuple[str, ...] = ()
+    entry_end: tuple[str, ...] = ()
     address_line: str | None = None
     layout: str = "text"
 
@@ -220,6 +224,9 @@ FORMATS: tuple[NoticeFormat, ...] = (
         address_line=r"^\s*[45]\d\d <(?P<address>[^<>\s]+@[^<>\s]+)>\.\.\.",
         block_start=(r"-{3,}\s*transcript of session follows",),
         block_end=(r"-{3,}\s*unsent message follows",),
+        # The next host's session: "While talking to", its commands and replies,
+        # or a "550 host (smtp)... reason" line about the host.
+        entry_end=(r"^while talking to\b", r"^(?:>>>|<<<) ", r"^[45]\d\d \S+ \(\w+\)\.\.\."),
     ),
     NoticeFormat(
         name="sendmail",

@@ -577,7 +577,9 @@ class _Entry:
 def _address_entries(block: str, fmt: NoticeFormat) -> list[_Entry]:
     """Split *block* into one entry per line that names an address first."""
     pattern = re.compile(fmt.address_line, re.IGNORECASE) if fmt.address_line else _ADDRESS_FIRST
+    ends = [re.compile(end, re.IGNORECASE) for end in fmt.entry_end]
     entries: list[tuple[str, list[str]]] = []
+    open_entry = False
     for line in block.split("\n"):
         found = pattern.match(line) if fmt.address_line is None else pattern.search(line)
         if found is not None and "@" in found["address"]:
@@ -586,7 +588,10 @@ def _address_entries(block: str, fmt: NoticeFormat) -> list[_Entry]:
             # then the whole line is the diagnostic.
             rest = line[found.end() :] if fmt.address_line is None else line
             entries.append((address, [rest.lstrip(":;,.- \t")]))
-        elif entries:
+            open_entry = True
+        elif ends and any(end.search(line.strip()) for end in ends):
+            open_entry = False
+        elif entries and open_entry:
             entries[-1][1].append(line)
     merged: dict[str, list[str]] = {}
     for address, lines in entries:
@@ -722,8 +727,6 @@ def _failed_recipients(
             if reply is not None:
                 diagnostic = f"{reply[0].strip()} {diagnostic}"
         recipient = _recipient(entry.address, diagnostic, whole, temporary, delayed)
-        # NOTE: in a Sendmail V5 transcript an entry's lines can run into the next
-        # host's session, and then the command found may be that session's.
         command = find_command(diagnostic) or command_in_notice(entry.address, notice_text)
         recipients.append(attrs.evolve(recipient, command=command))
     return recipients

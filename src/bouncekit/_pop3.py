@@ -13,6 +13,7 @@ response in the shape its command expects: one status line, or a status line
 followed by lines up to a line that contains a single dot (RFC 1939 section 3).
 
 Multi-line responses are found by searching for the CRLF "." CRLF terminator
+(LF "." LF from a server whose greeting ends in a bare LF)
 rather than by reading line by line, so a line of any length is accepted; the
 only limit is ``max_message_size`` on a whole response. A response over that
 limit is read to its end and dropped, and the engine returns
@@ -63,10 +64,11 @@ DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024
 # that without a line end is not speaking POP3, so the session ends there.
 MAX_STATUS_LINE = 64 * 1024
 
-# NOTE: lines must end in CRLF as RFC 1939 requires. From a server that ends
-# them with a bare LF no response completes, so the client's read times out.
+# RFC 1939 requires CRLF line ends. Some servers end every line with a bare LF
+# instead; the greeting shows which, and the session keeps that line end.
 _CRLF = b"\r\n"
 _TERMINATOR = b"\r\n.\r\n"
+_LF = b"\n"
 _RESPONSE_CODE = re.compile(r"\[([^\]]*)\]\s*")
 _APOP_TIMESTAMP = re.compile(r"<[^<>\s]*>")
 
@@ -358,6 +360,9 @@ class Pop3Connection:
         self._body_start = -1  # offset of the first data line, -1 while the status line is unread
         self._search_from = 0
         self._dropping = False
+        # The server's line end, and the end of a multi-line response: "." on a line.
+        self._eol = _CRLF
+        self._terminator = _TERMINATOR
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -509,14 +514,14 @@ class Pop3Connection:
         return bytes(self._buffer[self._pos : self._pos + 60])
 
     def _read_line(self) -> bytes | None:
-        end = self._buffer.find(_CRLF, self._pos)
+        end = self._buffer.find(self._eol, self._pos)
         if end < 0:
             if len(self._buffer) - self._pos > MAX_STATUS_LINE:
                 msg = f"a status line is longer than {MAX_STATUS_LINE} octets: {self._peek()!r}"
                 raise RemoteProtocolError(msg)
             return None
         line = bytes(self._buffer[self._pos : end])
-        self._pos = end + 2
+        self._pos = end + len(self._eol)
         return line
 
     def _split_status(self, line: bytes) -> tuple[bool, bytes]:
@@ -532,6 +537,10 @@ class Pop3Connection:
         raise RemoteProtocolError(msg)
 
     def _read_greeting(self) -> Event | _NeedData:
+        end = self._buffer.find(_LF, self._pos)
+        if end > self._pos and self._buffer[end - 1] != 0x0D:
+            self._eol = _LF
+            self._terminator = b"\n.\n"
         line = self._read_line()
         if line is None:
             return NEED_DATA
@@ -621,23 +630,25 @@ class Pop3Connection:
             # because the terminator's leading CRLF is the status line's own
             # when the response has no data lines.
             self._body_start = self._pos
-            self._search_from = self._pos - 2
+            self._search_from = self._pos - len(self._eol)
             self._pos = line_start
             self._dropping = False
-        end = self._buffer.find(_TERMINATOR, self._search_from)
+        eol = len(self._eol)
+        end = self._buffer.find(self._terminator, self._search_from)
         if end < 0:
-            self._search_from = max(len(self._buffer) - 4, self._body_start - 2)
+            keep = len(self._terminator) - 1
+            self._search_from = max(len(self._buffer) - keep, self._body_start - eol)
             if len(self._buffer) - self._body_start > self.max_message_size:
                 self._drop_body()
             return NEED_DATA
-        if end + 2 - self._body_start > self.max_message_size:
+        if end + eol - self._body_start > self.max_message_size:
             self._dropping = True
         body = (
             b""
             if end < self._body_start or self._dropping
-            else bytes(self._buffer[self._body_start : end + 2])
+            else bytes(self._buffer[self._body_start : end + eol])
         )
-        self._pos = end + 5
+        self._pos = end + len(self._terminator)
         self._body_start = -1
         self._pending.popleft()
         if self._dropping:
@@ -645,8 +656,8 @@ class Pop3Connection:
         return self._multi_line_ok(command, body)
 
     def _drop_body(self) -> None:
-        # Keep the last four octets: they may be the start of the terminator.
-        keep_from = len(self._buffer) - 4
+        # Keep the last octets that may be the start of the terminator.
+        keep_from = len(self._buffer) - (len(self._terminator) - 1)
         del self._buffer[:keep_from]
         self._pos = 0
         self._body_start = 0
@@ -663,12 +674,12 @@ class Pop3Connection:
         if body.startswith(b"."):
             body = body[1:]
         if b"\n." in body:
-            body = body.replace(b"\r\n.", b"\r\n")
+            body = body.replace(self._eol + b".", self._eol)
         name = command.name
         if name in ("RETR", "TOP"):
             number = self._message_number(command)
             return MessageData(command, number if number is not None else 0, body)
-        lines = body.split(_CRLF)[:-1] if body else []
+        lines = body.split(self._eol)[:-1] if body else []
         if name == "CAPA":
             return self._capabilities(command, lines)
         entries = [self._listing_entry(line, name) for line in lines]

@@ -214,7 +214,13 @@ class RuleSet:
         raise KeyError(rule_id)
 
     def classify(self, bounce: Bounce) -> tuple[Classification, ...]:
-        """Return one classification per recipient of *bounce*, in recipient order."""
+        """
+        Return one classification per recipient of *bounce*, in recipient order.
+
+        Raises:
+            TypeError: *bounce* is not a :class:`~bouncekit.Bounce`.
+        """
+        _check_bounce(bounce)
         return tuple(self.classify_recipient(bounce, recipient) for recipient in bounce.recipients)
 
     def classify_recipient(self, bounce: Bounce, recipient: Recipient) -> Classification:
@@ -233,6 +239,7 @@ class RuleSet:
         return self._decide(bounce, None)
 
     def _decide(self, bounce: Bounce, recipient: Recipient | None) -> Classification:
+        _check_bounce(bounce)
         facts = Facts(bounce, recipient)
         address = None if recipient is None else recipient.address
         candidates = self._candidates.get(facts.key)
@@ -287,6 +294,12 @@ def classify(bounce: Bounce, rules: RuleSet | None = None) -> tuple[Classificati
 def classify_message(bounce: Bounce, rules: RuleSet | None = None) -> Classification:
     """Return the verdict on *bounce* as a whole, as :meth:`RuleSet.classify_message` does."""
     return (RuleSet.default() if rules is None else rules).classify_message(bounce)
+
+
+def _check_bounce(bounce: object) -> None:
+    if not isinstance(bounce, Bounce):
+        msg = f"rules classify a Bounce from bouncekit.parse(), not {type(bounce).__name__}"
+        raise TypeError(msg)
 
 
 def _checked_timeout(value: object) -> float:

@@ -39,6 +39,16 @@ def _check_local_part(instance: VerpCodec, attribute: attrs.Attribute[str], valu
         raise CorrelationError(msg)
 
 
+# A domain name, or an address literal such as [192.0.2.1].
+_DOMAIN = re.compile(r"(?:[\w-]+\.)*[\w-]+|\[[\w.:]+\]")
+
+
+def _check_domain(instance: VerpCodec, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str) or not _DOMAIN.fullmatch(value):
+        msg = f"invalid VERP domain {value!r}: write a domain name such as 'bounces.example.com'"
+        raise CorrelationError(msg)
+
+
 def _check_char(instance: VerpCodec, attribute: attrs.Attribute[str], value: str) -> None:
     if len(value) != 1 or not _LOCAL_PART.fullmatch(value) or value == ".":
         msg = f"invalid VERP {attribute.name} {value!r}: use one character such as '+', '-' or '='"
@@ -58,7 +68,7 @@ class VerpCodec:
     """
 
     local_part: str = attrs.field(validator=_check_local_part)
-    domain: str
+    domain: str = attrs.field(validator=_check_domain)
     separator: str = attrs.field(default="+", validator=_check_char)
     equals: str = attrs.field(default="=", validator=_check_char)
 
