@@ -11,6 +11,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from bouncekit import Headers
 from bouncekit._command import _PHRASE_STARTS, _PHRASES, command_in_notice
 from bouncekit._dsn import _parse_date
 from bouncekit._formats import (
@@ -326,3 +327,18 @@ def _date_or_error(parse: object, text: str) -> object:
 def test_parse_date_same_as_email_utils(text: str) -> None:
     expected = _date_or_error(email.utils.parsedate_to_datetime, text)
     assert _date_or_error(_parse_date, text) == expected
+
+
+_NAME_PIECES = st.sampled_from(
+    ["x", "X", "-", "i", "I", DOTTED_I, DOTLESS_I, KELVIN, "k", "\u03a3"]
+)
+_NAMES = st.lists(_NAME_PIECES, min_size=1, max_size=4).map("".join)
+
+
+@given(st.lists(_NAMES, max_size=6), _NAMES)
+def test_headers_get_same_as_plain_loop(names: list[str], wanted: str) -> None:
+    headers = Headers(tuple((name, str(index)) for index, name in enumerate(names)))
+    expected = next(
+        (value for name, value in headers.fields if name.lower() == wanted.lower()), None
+    )
+    assert headers.get(wanted) == expected
