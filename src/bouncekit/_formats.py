@@ -1054,8 +1054,9 @@ def complete_bounce(message: Message, parts: Sequence[Message], base: Bounce) ->
 
     A message with an ARF part becomes a complaint. One with no DSN part is
     read as a mail server's own notice or an auto-reply. A DSN that names no
-    recipient gets them from its text or returned message, and every DSN is
-    named after the MTA that wrote it.
+    recipient gets them from its text or returned message. The RFC 3464
+    parser has already named each DSN after the MTA that wrote it, with
+    :func:`dsn_format_name`.
     """
     feedback = complaint(message, parts, base)
     if feedback is not None:
@@ -1077,4 +1078,4 @@ def complete_bounce(message: Message, parts: Sequence[Message], base: Bounce) ->
                 original_headers=original,
                 original_message_id=normalize_message_id(original.get("Message-ID")),
             )
-    return attrs.evolve(base, format=dsn_format_name(base.headers, base.delivery_status))
+    return base
