@@ -655,7 +655,13 @@ def _pick_reply_code(texts: Iterable[str]) -> str | None:
 
 
 def _recipient(
-    address: str, diagnostic: str, notice_text: str, temporary: bool, delayed: bool
+    address: str,
+    diagnostic: str,
+    notice_text: str,
+    temporary: bool,
+    delayed: bool,
+    *,
+    command: str | None,
 ) -> Recipient:
     texts = [diagnostic, notice_text] if diagnostic else [notice_text]
     status = _pick_status(texts)
@@ -678,6 +684,7 @@ def _recipient(
         status=status,
         reply_code=reply_code,
         diagnostic=diagnostic or None,
+        command=command,
     )
 
 
@@ -726,9 +733,10 @@ def _failed_recipients(
             reply = _REPLY_LINE.search(notice_text)
             if reply is not None:
                 diagnostic = f"{reply[0].strip()} {diagnostic}"
-        recipient = _recipient(entry.address, diagnostic, whole, temporary, delayed)
         command = find_command(diagnostic) or command_in_notice(entry.address, notice_text)
-        recipients.append(attrs.evolve(recipient, command=command))
+        recipients.append(
+            _recipient(entry.address, diagnostic, whole, temporary, delayed, command=command)
+        )
     return recipients
 
 
