@@ -152,6 +152,27 @@ def _alternative(text: str) -> Alternative:
     return (None if literals is None else tuple(sorted(literals))), compile_pattern(text)
 
 
+def _rule_literals(alternatives: tuple[Alternative, ...]) -> tuple[str, ...] | None:
+    """
+    Return literals one of which any text that one of the *alternatives* matches contains.
+
+    ``None`` means that some pattern has no required literals. A literal that
+    contains a shorter one of the others is left out, because a text that
+    contains it contains the shorter one too.
+    """
+    found: set[str] = set()
+    for literals, _ in alternatives:
+        if literals is None:
+            return None
+        found.update(literals)
+    if not found:
+        return None
+    shortest = {
+        literal for literal in found if not any(o != literal and o in literal for o in found)
+    }
+    return tuple(sorted(shortest))
+
+
 class CompiledRule:
     """
     A rule prepared for matching: values parsed, patterns compiled, literals found.
@@ -173,6 +194,7 @@ class CompiledRule:
         "formats",
         "has_domains",
         "kinds",
+        "literals",
         "needs_text",
         "reply_exact",
         "reply_prefixes",
@@ -205,6 +227,7 @@ class CompiledRule:
         self.domain_globs = tuple(re.compile(fnmatch.translate(d)) for d in domains if _has_glob(d))
         self.has_domains = bool(domains)
         self.alternatives = tuple(_alternative(text) for text in conditions.diagnostic)
+        self.literals = _rule_literals(self.alternatives)
         self.needs_text = bool(domains or self.alternatives)
 
     def match_key(self, key: FactsKey, status_text: str) -> tuple[Evidence, ...] | None:
@@ -263,6 +286,13 @@ class CompiledRule:
         if not diagnostic:
             return None
         folded = facts.folded
+        if self.literals is not None:
+            # Most rules fail here, with one loop over few literals.
+            for literal in self.literals:
+                if literal in folded:
+                    break
+            else:
+                return None
         for literals, pattern in self.alternatives:
             if literals is not None:
                 for literal in literals:
