@@ -1041,9 +1041,13 @@ def dsn_format_name(headers: Headers, status: DeliveryStatus | None) -> str:
     else:
         reporting = ""
     # Only the few names with some writer's prefix are kept for the loop below.
+    # Every prefix starts with "x-" (a test checks this), so other names are not
+    # lower-cased: only "x" and "X" become "x" in lower case.
     names = []
     for group in fields:
         for name, _ in group:
+            if name[:1] not in ("x", "X"):
+                continue
             lowered = name.lower()
             if lowered.startswith(_WRITER_PREFIXES):
                 names.append(lowered)
