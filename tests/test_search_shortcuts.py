@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.message
 import email.utils
 import re
 import string
@@ -31,6 +32,7 @@ from bouncekit._formats import (
 from bouncekit._status import _STATUS_IN_TEXT, _iter_status_codes, find_status_codes
 from bouncekit._text import (
     _REPLY_CODE_STRONG,
+    ParsedMessage,
     _find_strong_reply_code,
     ascii_folded,
     find_reply_code,
@@ -342,3 +344,26 @@ def test_headers_get_same_as_plain_loop(names: list[str], wanted: str) -> None:
         (value for name, value in headers.fields if name.lower() == wanted.lower()), None
     )
     assert headers.get(wanted) == expected
+
+
+# Content-Type values with one charset parameter and their near misses: other
+# parameters, RFC 2231 names, quotes, white space and non-ASCII letters.
+_CONTENT_TYPE_PIECES = st.sampled_from(
+    [
+        *("text/plain", "TEXT/HTML", "text", " ", "\t", "\n ", "\x1c", ";", "=", '"', "\\"),
+        *("charset", "Charset", "charset*", "charset*0", "format=flowed", "'en'"),
+        *("utf-8", "US-ASCII", "iso-2022-jp", "x.y:z", "ü", "%41"),
+    ]
+)
+
+
+@given(st.lists(_CONTENT_TYPE_PIECES, max_size=10).map("".join))
+@example('text/plain; charset="UTF-8"')
+@example("text/plain;\n\tcharset=us-ascii ")
+@example('text/plain; charset="utf-8')
+def test_content_charset_same_as_email_message(value: str) -> None:
+    plain = email.message.Message()
+    ours = ParsedMessage()
+    for message in (plain, ours):
+        message.set_raw("Content-Type", value)
+    assert ours.get_content_charset() == plain.get_content_charset()
