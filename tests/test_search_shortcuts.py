@@ -367,3 +367,27 @@ def test_content_charset_same_as_email_message(value: str) -> None:
     for message in (plain, ours):
         message.set_raw("Content-Type", value)
     assert ours.get_content_charset() == plain.get_content_charset()
+
+
+# Content-Type values of multipart parts and their near misses: RFC 2231 names,
+# quotes, backslashes, angle brackets, white space and a type named "boundary".
+_BOUNDARY_PIECES = st.sampled_from(
+    [
+        *("multipart/report", "boundary", "Boundary", "boundary*", "boundary*0", "report-type"),
+        *(";", "=", '"', "\\", "<", ">", " ", "\t", "\n ", "\x1c", "'", "*"),
+        *("abc", "----=_Part_0", "delivery-status", "%41", "\u00fc"),
+    ]
+)
+
+
+@given(st.lists(_BOUNDARY_PIECES, max_size=12).map("".join))
+@example('multipart/report; report-type=delivery-status;\n\tboundary="----=_Part_0"')
+@example('multipart/mixed; boundary="<abc>"')
+@example("multipart/mixed; boundary=abc; boundary=def")
+@example("boundary; boundary=abc")
+def test_boundary_same_as_email_message(value: str) -> None:
+    plain = email.message.Message()
+    ours = ParsedMessage()
+    for message in (plain, ours):
+        message.set_raw("Content-Type", value)
+    assert ours.get_boundary() == plain.get_boundary()
