@@ -286,13 +286,6 @@ class CompiledRule:
         if not diagnostic:
             return None
         folded = facts.folded
-        if self.literals is not None:
-            # Most rules fail here, with one loop over few literals.
-            for literal in self.literals:
-                if literal in folded:
-                    break
-            else:
-                return None
         for literals, pattern in self.alternatives:
             if literals is not None:
                 for literal in literals:
