@@ -391,3 +391,14 @@ def test_boundary_same_as_email_message(value: str) -> None:
     for message in (plain, ours):
         message.set_raw("Content-Type", value)
     assert ours.get_boundary() == plain.get_boundary()
+
+
+@given(st.lists(_NAMES, max_size=6), _NAMES)
+def test_parsed_message_get_same_as_message(names: list[str], wanted: str) -> None:
+    plain = email.message.Message()
+    ours = ParsedMessage()
+    for message in (plain, ours):
+        for index, name in enumerate(names):
+            message.set_raw(name, str(index))
+    assert ours.get(wanted) == plain.get(wanted)
+    assert (wanted in ours) == (wanted in plain)

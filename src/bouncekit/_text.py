@@ -224,6 +224,19 @@ class ParsedMessage(Message):
             self._content_type = super().get_content_type()
         return self._content_type
 
+    def get(self, name: str, failobj: Any = None) -> Any:
+        # Message.get() lower-cases every field name on each call, and the parsers
+        # ask each part for several fields. An ASCII name can only match a field
+        # name of its own length, as Headers.get() explains, so most are skipped.
+        wanted = name.lower()
+        if not wanted.isascii():
+            return super().get(name, failobj)
+        length = len(wanted)
+        for field_name, value in self._headers:  # type: ignore[attr-defined]
+            if len(field_name) == length and field_name.lower() == wanted:
+                return self.policy.header_fetch_parse(field_name, value)
+        return failobj
+
     # The standard library reads a parameter by parsing every parameter of the
     # field with the RFC 2231 rules, which costs several microseconds, and its
     # parser asks every multipart part for its boundary. A field with plain
