@@ -237,6 +237,16 @@ class ParsedMessage(Message):
                 return self.policy.header_fetch_parse(field_name, value)
         return failobj
 
+    def __contains__(self, name: str) -> bool:
+        wanted = name.lower()
+        if not wanted.isascii():
+            return super().__contains__(name)
+        length = len(wanted)
+        for field_name, _ in self._headers:  # type: ignore[attr-defined]
+            if len(field_name) == length and field_name.lower() == wanted:
+                return True
+        return False
+
     # The standard library reads a parameter by parsing every parameter of the
     # field with the RFC 2231 rules, which costs several microseconds, and its
     # parser asks every multipart part for its boundary. A field with plain
