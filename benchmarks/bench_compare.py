@@ -35,11 +35,11 @@ import gc
 import json
 import statistics
 import sys
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import attrs
+from bench_parse import time_pass
 
 import bouncekit
 from bouncekit import BounceType
@@ -151,14 +151,6 @@ def score(samples: Sequence[Sample], run_tool: Callable[[bytes], Result]) -> Tal
             tally.hard_total += 1
             tally.hard_right += address in result and result[address] == label["hard"]
     return tally
-
-
-def time_pass(run_tool: Callable[[bytes], Result], messages: Sequence[bytes]) -> float:
-    """Run *run_tool* on every message once and return the seconds it took."""
-    start = time.perf_counter()
-    for data in messages:
-        run_tool(data)
-    return time.perf_counter() - start
 
 
 def _percent(right: int, total: int) -> str:

@@ -6,7 +6,9 @@ present, and a private Dovecot POP3 server.
 from __future__ import annotations
 
 import os
+import shutil
 import ssl
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -56,3 +58,15 @@ def dovecot() -> Iterator[DovecotServer]:
 def tls_context(dovecot: DovecotServer) -> ssl.SSLContext:
     """Return a client context that trusts the test server's certificate, and nothing else."""
     return ssl.create_default_context(cafile=str(dovecot.ca_file))
+
+
+@pytest.fixture
+def shared_tmp() -> Iterator[Path]:
+    """Return a new folder that every user can read, for a command run as another user."""
+    folder = Path(tempfile.mkdtemp(prefix="bouncekit-test-"))
+    folder.chmod(0o755)
+    yield folder
+    for path in folder.rglob("*"):
+        if path.is_dir() and not path.is_symlink():
+            path.chmod(0o755)
+    shutil.rmtree(folder)

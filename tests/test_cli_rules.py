@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -259,7 +261,7 @@ def test_explain_mbox_index_out_of_range(
     box = mbox_of_two(tmp_path)
     status, _, err = run(capsys, "explain", f"{box}#5")
     assert status == 2
-    assert "has no message 5: it holds 2" in err
+    assert "has no message 5: it contains 2 messages, numbered from 0" in err
 
 
 def test_explain_empty_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -267,3 +269,27 @@ def test_explain_empty_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     status, _, err = run(capsys, "explain", str(tmp_path / "empty.eml"))
     assert status == 2
     assert "contains no message" in err
+
+
+def test_explain_full_output_reported(tmp_path: Path) -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("this system has no /dev/full")
+    example = Path(__file__).resolve().parents[1] / "examples" / "user-unknown.eml"
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "bouncekit", "explain", str(example)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+    assert done.returncode == 1
+    assert done.stderr.startswith("bouncekit: cannot write the output: [Errno 28]")
+
+
+@pytest.mark.parametrize("command", ["scan", "explain"])
+def test_empty_rules_path(command: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    status, _, err = run(capsys, command, "--rules", "", str(tmp_path))
+
+    assert status == 2
+    assert "the path is empty" in err

@@ -350,17 +350,17 @@ def test_secrets_not_logged(
     assert OAUTH_TOKEN[:40] not in caplog.text
 
 
-def test_cli_plain_url_needs_starttls(dovecot: DovecotServer, user: str) -> None:
+def test_cli_plain_url_needs_starttls(
+    dovecot: DovecotServer, user: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     url = f"pop3://{user}@{HOST}:{dovecot.pop3_port}"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("BOUNCEKIT_POP3_PASSWORD", PASSWORD)
-        out = StringIO()
-        patch.setattr("sys.stdout", out)
         status = _cli.main(["scan", url, "--format", "jsonl"])
-    [record] = [json.loads(line) for line in out.getvalue().splitlines()]
-    assert status == 1
-    assert record["source"] == f"pop3://{HOST}"
-    assert "--starttls" in record["error"]
+    captured = capsys.readouterr()
+    assert status == 2
+    assert captured.out == ""
+    assert "add --starttls" in captured.err
 
 
 def test_cli_starttls_scan(dovecot: DovecotServer, user: str) -> None:
@@ -378,24 +378,22 @@ def test_cli_starttls_scan(dovecot: DovecotServer, user: str) -> None:
     ]
 
 
-def test_cli_password_in_url_rejected() -> None:
-    out = StringIO()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("sys.stdout", out)
-        _cli.main(["scan", f"pop3s://bounces:hunter2@{HOST}:1", "--format", "jsonl"])
-    [record] = [json.loads(line) for line in out.getvalue().splitlines()]
-    assert "not accepted" in record["error"]
-    assert "hunter2" not in record["error"]
+def test_cli_password_in_url_rejected(capsys: pytest.CaptureFixture[str]) -> None:
+    status = _cli.main(["scan", f"pop3s://bounces:hunter2@{HOST}:1", "--format", "jsonl"])
+    captured = capsys.readouterr()
+    assert status == 2
+    assert captured.out == ""
+    assert "not accepted" in captured.err
+    assert "hunter2" not in captured.err
 
 
-def test_cli_invalid_port_reported() -> None:
-    out = StringIO()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("sys.stdout", out)
-        status = _cli.main(["scan", f"pop3s://bounces@{HOST}:99999", "--format", "jsonl"])
-    [record] = [json.loads(line) for line in out.getvalue().splitlines()]
-    assert status == 1
-    assert "invalid port" in record["error"]
+@pytest.mark.parametrize("port", ["99999", "abc", "0"])
+def test_cli_invalid_port_reported(port: str, capsys: pytest.CaptureFixture[str]) -> None:
+    status = _cli.main(["scan", f"pop3s://bounces@{HOST}:{port}", "--format", "jsonl"])
+    captured = capsys.readouterr()
+    assert status == 2
+    assert captured.out == ""
+    assert "invalid port" in captured.err
 
 
 def test_cli_delete_output_closed_early(

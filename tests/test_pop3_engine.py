@@ -306,15 +306,18 @@ line_text = st.binary(max_size=300).map(lambda data: data.replace(b"\r", b"").re
 @given(
     lines=st.lists(st.one_of(line_text, st.sampled_from([b".", b"..", b".x", b""])), max_size=20),
     step=st.integers(min_value=1, max_value=64),
+    eol=st.sampled_from([b"\r\n", b"\n"]),
 )
-def test_retr_round_trip(lines: list[bytes], step: int) -> None:
-    body = b"".join(line + b"\r\n" for line in lines)
-    wire = b"+OK\r\n" + b"".join(
-        (b"." + line if line.startswith(b".") else line) + b"\r\n" for line in lines
+def test_retr_round_trip(lines: list[bytes], step: int, eol: bytes) -> None:
+    body = b"".join(line + eol for line in lines)
+    wire = (
+        b"+OK"
+        + eol
+        + b"".join((b"." + line if line.startswith(b".") else line) + eol for line in lines)
     )
-    conn = logged_in()
+    conn = logged_in() if eol == b"\r\n" else logged_in_lf()
     conn.send(Command("RETR", ("1",)))
-    [event] = feed(conn, wire + b".\r\n", step=step)
+    [event] = feed(conn, wire + b"." + eol, step=step)
     assert isinstance(event, MessageData)
     assert event.data == body
 
@@ -347,19 +350,3 @@ def test_bare_lf_server_listing() -> None:
     stat = feed(conn, b"+OK 2 300\n")
     assert uidl == [UniqueIdListing(Command("UIDL"), {1: "aaa", 2: "bbb"})]
     assert stat == [Status(Command("STAT"), 2, 300)]
-
-
-@given(
-    lines=st.lists(st.one_of(line_text, st.sampled_from([b".", b"..", b".x", b""])), max_size=20),
-    step=st.integers(min_value=1, max_value=64),
-)
-def test_bare_lf_retr_round_trip(lines: list[bytes], step: int) -> None:
-    body = b"".join(line + b"\n" for line in lines)
-    wire = b"+OK\n" + b"".join(
-        (b"." + line if line.startswith(b".") else line) + b"\n" for line in lines
-    )
-    conn = logged_in_lf()
-    conn.send(Command("RETR", ("1",)))
-    [event] = feed(conn, wire + b".\n", step=step)
-    assert isinstance(event, MessageData)
-    assert event.data == body

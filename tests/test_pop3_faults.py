@@ -219,7 +219,7 @@ def test_silent_server_times_out() -> None:
 def test_silent_greeting_times_out() -> None:
     with (
         FakePop3Server({}, greeting=b"", greeting_steps=[HANG]) as server,
-        pytest.raises(Pop3TimeoutError),
+        pytest.raises(Pop3TimeoutError, match=r"sent no greeting within 0\.5 s"),
     ):
         Pop3Client.connect("127.0.0.1", server.port, security="plain", timeout=0.5)
 

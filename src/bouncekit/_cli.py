@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import os
 import sys
-from collections.abc import Iterable, Sequence
-from pathlib import Path
-from typing import Any, TextIO
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from typing import Any
 
 from bouncekit import __version__
+from bouncekit._cli_output import Output, OutputError
 from bouncekit._cli_rules import add_rule_commands, add_rules_option, load_rule_set
-from bouncekit._pop3_scan import Pop3Options, is_pop3_url, pop3_records
+from bouncekit._pop3_scan import (
+    Pop3Options,
+    Pop3Target,
+    Pop3UsageError,
+    add_pop3_arguments,
+    ask_passwords,
+    is_pop3_url,
+    pop3_options,
+    pop3_records,
+    pop3_usage_error,
+)
 from bouncekit._rules import RuleError
-from bouncekit._ruleset import RuleSet
-from bouncekit._scan import iter_messages, scan_item
-from bouncekit._scan_correlate import Correlate, add_correlation_arguments, correlation_from_args
+from bouncekit._scan import display_path, iter_messages, scan_item
+from bouncekit._scan_correlate import add_correlation_arguments, correlation_from_args
+from bouncekit._seen_ids import SeenIds, SeenIdsError
 from bouncekit.exceptions import CorrelationError, StoreError
 
 __all__ = ["main"]
@@ -36,6 +47,11 @@ _CSV_COLUMNS = (
     "rule",
     "diagnostic",
     "error",
+    # Added later, at the end, so that the earlier columns keep their positions.
+    "command",
+    "remote_mta",
+    "feedback_type",
+    "defects",
 )
 
 
@@ -58,7 +74,10 @@ def _build_parser() -> argparse.ArgumentParser:
         "paths",
         nargs="+",
         metavar="PATH",
-        help="a file, folder, mbox file or Maildir; - reads one message or an mbox from stdin",
+        help=(
+            "a file, folder, mbox file or Maildir; PATH#N for message N (from 0) of an mbox "
+            "file; a pop3s:// or pop3:// URL; - reads one message or an mbox from stdin"
+        ),
     )
     scan.add_argument(
         "--format",
@@ -67,63 +86,41 @@ def _build_parser() -> argparse.ArgumentParser:
         help="output format (default: table on a terminal, jsonl otherwise)",
     )
     add_rules_option(scan)
-    _add_pop3_options(scan)
+    add_pop3_arguments(scan)
     add_rule_commands(commands)
     add_correlation_arguments(scan)
+    # The default None shows that --verp-separator was not given, for the usage check.
+    scan.set_defaults(verp_separator=None)
     return parser
-
-
-def _add_pop3_options(scan: argparse.ArgumentParser) -> None:
-    pop3 = scan.add_argument_group(
-        "POP3",
-        "A PATH of the form pop3s://USER@HOST[:PORT] or pop3://USER@HOST[:PORT] reads a POP3 "
-        "mailbox. The password comes from the BOUNCEKIT_POP3_PASSWORD environment variable, "
-        "or from a prompt; it is never accepted on the command line.",
-    )
-    pop3.add_argument("--starttls", action="store_true", help="use STLS on a pop3:// URL")
-    pop3.add_argument(
-        "--delete",
-        action="store_true",
-        help="delete each message from the server once its record is written without an error",
-    )
-    pop3.add_argument(
-        "--keep-seen",
-        type=Path,
-        metavar="FILE",
-        help="skip the unique-ids listed in FILE, and add those reported now",
-    )
-    pop3.add_argument(
-        "--ca-file", type=Path, metavar="FILE", help="trust the certificates in this PEM file"
-    )
 
 
 def _records(
     paths: Iterable[str],
-    args: argparse.Namespace | None = None,
-    correlate: Correlate | None = None,
-    rules: RuleSet | None = None,
-) -> Iterable[dict[str, Any]]:
+    pop3: Mapping[str, tuple[Pop3Target, str]],
+    options: Pop3Options,
+    flush: Callable[[], None],
+) -> Generator[dict[str, Any], None, None]:
+    """Yield the records of every path; *pop3* maps each POP3 URL to its mailbox and password."""
+    correlate = options.correlate
     for path in paths:
-        if is_pop3_url(path) and args is not None:
-            options = Pop3Options(
-                starttls=args.starttls,
-                delete=args.delete,
-                keep_seen=args.keep_seen,
-                ca_file=args.ca_file,
-                correlate=correlate,
-                rules=rules,
-            )
-            for record in pop3_records(path, options, sys.stdout.flush):
-                if correlate is not None:
-                    # A mailbox that cannot be opened still gets the key on its error record.
-                    record.setdefault("correlation", None)
-                yield record
+        if path in pop3:
+            target, password = pop3[path]
+            with contextlib.closing(pop3_records(target, password, options, flush)) as records:
+                for record in records:
+                    if correlate is not None:
+                        # A mailbox that cannot be opened still gets the key on its error record.
+                        record.setdefault("correlation", None)
+                    yield record
             continue
+        count = 0
         for item in iter_messages(path):
-            yield scan_item(item, correlate, rules)
+            count += 1
+            yield scan_item(item, correlate, options.rules)
+        if count == 0 and os.path.isdir(path):
+            print(f"bouncekit: {display_path(path)!r} contains no message", file=sys.stderr)
 
 
-def _write_jsonl(records: Iterable[dict[str, Any]], out: TextIO) -> int:
+def _write_jsonl(records: Iterable[dict[str, Any]], out: Output) -> int:
     errors = 0
     for record in records:
         errors += record["error"] is not None
@@ -133,15 +130,17 @@ def _write_jsonl(records: Iterable[dict[str, Any]], out: TextIO) -> int:
 
 def _csv_rows(record: dict[str, Any]) -> Iterable[dict[str, Any]]:
     base = {
-        key: record.get(key) for key in ("source", "kind", "format", "original_message_id", "error")
+        key: record.get(key)
+        for key in ("source", "kind", "format", "original_message_id", "feedback_type", "error")
     }
+    base["defects"] = "; ".join(record.get("defects") or ())
     if not record["recipients"]:
         yield {**base, **(record.get("verdict") or {})}
     for recipient in record["recipients"]:
         yield {**base, **{key: recipient.get(key) for key in _CSV_COLUMNS if key in recipient}}
 
 
-def _write_csv(records: Iterable[dict[str, Any]], out: TextIO) -> int:
+def _write_csv(records: Iterable[dict[str, Any]], out: Output) -> int:
     errors = 0
     writer = csv.DictWriter(out, fieldnames=_CSV_COLUMNS, extrasaction="ignore")
     writer.writeheader()
@@ -162,7 +161,7 @@ def _shorten_left(text: object, width: int) -> str:
     return value if len(value) <= width else "…" + value[-(width - 1) :]
 
 
-def _write_table(records: Iterable[dict[str, Any]], out: TextIO) -> int:
+def _write_table(records: Iterable[dict[str, Any]], out: Output) -> int:
     errors = 0
     layout = (
         ("source", 36),
@@ -201,10 +200,16 @@ def _write_table(records: Iterable[dict[str, Any]], out: TextIO) -> int:
 def _scan(args: argparse.Namespace) -> int:
     output_format = args.format or ("table" if sys.stdout.isatty() else "jsonl")
     writer = {"jsonl": _write_jsonl, "csv": _write_csv, "table": _write_table}[output_format]
+    usage_error = pop3_usage_error(args) or _correlate_usage_error(args)
+    if usage_error is not None:
+        print(f"bouncekit: {usage_error}", file=sys.stderr)
+        return 2
     try:
         rules = load_rule_set(args.rules)
         correlate = correlation_from_args(args)
-    except (RuleError, CorrelationError, StoreError) as exc:
+        pop3 = _pop3_mailboxes(args)
+        seen = SeenIds.load(args.keep_seen) if args.keep_seen is not None else None
+    except (RuleError, CorrelationError, StoreError, Pop3UsageError, SeenIdsError) as exc:
         print(f"bouncekit: {exc}", file=sys.stderr)
         return 2
     if correlate is not None and output_format != "jsonl":
@@ -214,7 +219,18 @@ def _scan(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    errors = writer(_records(args.paths, args, correlate, rules), sys.stdout)
+    options = pop3_options(args, seen, correlate, rules)
+    out = Output(sys.stdout)
+    records = _records(args.paths, pop3, options, out.flush)
+    saved = True
+    try:
+        errors = writer(records, out)
+        out.flush()
+    finally:
+        # The ids of a mailbox are recorded when its records end, so close them first.
+        records.close()
+        if seen is not None:
+            saved = _save_seen(seen)
     if errors:
         noun = "record has" if errors == 1 else "records have"
         print(
@@ -223,7 +239,43 @@ def _scan(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    return 0
+    return 0 if saved else 1
+
+
+def _pop3_mailboxes(args: argparse.Namespace) -> dict[str, tuple[Pop3Target, str]]:
+    """
+    Return each POP3 URL of *args* with its mailbox and password.
+
+    Every password is asked for here, before the first record is written.
+    """
+    targets = {
+        path: Pop3Target.parse(path, args.starttls) for path in args.paths if is_pop3_url(path)
+    }
+    passwords = ask_passwords(targets.values(), args.auth or "user")
+    return {url: (target, passwords[target]) for url, target in targets.items()}
+
+
+def _save_seen(seen: SeenIds) -> bool:
+    try:
+        seen.save()
+    except SeenIdsError as exc:
+        print(f"bouncekit: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
+def _correlate_usage_error(args: argparse.Namespace) -> str | None:
+    if args.verp_separator is not None and args.verp is None:
+        return "--verp-separator applies only with --verp LOCAL@DOMAIN; add --verp or remove it"
+    if args.verp_separator is None:
+        args.verp_separator = "+"
+    scheme, colon, path = (args.correlate or "").partition(":")
+    if scheme == "sqlite" and colon and os.path.isdir(path):
+        return (
+            f"--correlate {path!r} is a folder; give the SQLite database file "
+            "that SQLiteCorrelator filled"
+        )
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -247,8 +299,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return 1
         return 0
-    except OSError as exc:
+    except OutputError as exc:
         print(f"bouncekit: cannot write the output: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        # Reading errors become error records; this is a last resort that names the failure.
+        print(f"bouncekit: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

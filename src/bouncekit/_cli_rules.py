@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
-from typing import TextIO
 
+from bouncekit._cli_output import Output
 from bouncekit._model import Bounce
 from bouncekit._parse import parse
 from bouncekit._rules import Classification, RuleError
 from bouncekit._ruleset import RuleSet, check_rules, load_rules
-from bouncekit._scan import ScanItem, iter_messages
+from bouncekit._scan import iter_messages
 
 __all__ = ["add_rule_commands", "load_rule_set"]
 
@@ -31,7 +30,7 @@ def add_rule_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
         metavar="MESSAGE",
         help=(
             "a message file, an mbox file (every message, or PATH#N for the N-th, "
-            "counted from 0 as scan names them), a Maildir or a folder"
+            "counted from 0 as scan names them; PATH#0 for a message file), a Maildir or a folder"
         ),
     )
     add_rules_option(explain)
@@ -70,7 +69,7 @@ def load_rule_set(path: str | None) -> RuleSet:
     """
     if path is None:
         return RuleSet.default()
-    return RuleSet.from_toml(Path(path))
+    return RuleSet.from_toml(path)
 
 
 def _explain(args: argparse.Namespace) -> int:
@@ -79,33 +78,23 @@ def _explain(args: argparse.Namespace) -> int:
     except RuleError as exc:
         print(f"bouncekit: {exc}", file=sys.stderr)
         return 2
-    items = _explained_items(args.message)
+    items = list(iter_messages(args.message))
     if not items:
         print(f"bouncekit: {args.message!r} contains no message", file=sys.stderr)
         return 2
     status = 0
+    out = Output(sys.stdout)
     for item in items:
         if item.data is None:
             print(f"bouncekit: {item.error}", file=sys.stderr)
             status = 2
             continue
-        write_explanation(item.source, parse(item.data), rules, sys.stdout)
+        write_explanation(item.source, parse(item.data), rules, out)
+    out.flush()
     return status
 
 
-def _explained_items(source: str) -> list[ScanItem]:
-    """Return the messages *source* names: a path, or ``path#N`` for one message of an mbox file."""
-    path, sep, index = source.rpartition("#")
-    if sep and index.isdigit() and not Path(source).exists():
-        found = [item for item in iter_messages(path) if item.source == source]
-        if found:
-            return found
-        count = sum(1 for _ in iter_messages(path))
-        return [ScanItem(source, error=f"{path!r} has no message {index}: it holds {count}")]
-    return list(iter_messages(source))
-
-
-def write_explanation(source: str, bounce: Bounce, rules: RuleSet, out: TextIO) -> None:
+def write_explanation(source: str, bounce: Bounce, rules: RuleSet, out: Output) -> None:
     """Write the verdict, rule and evidence for each recipient of *bounce* to *out*."""
     format_name = f" ({bounce.format})" if bounce.format else ""
     count = len(bounce.recipients)
@@ -119,7 +108,7 @@ def write_explanation(source: str, bounce: Bounce, rules: RuleSet, out: TextIO) 
             out.write(f"    note: {note} and counted as not matching\n")
 
 
-def _write_verdict(label: str, verdict: Classification, rules: RuleSet, out: TextIO) -> None:
+def _write_verdict(label: str, verdict: Classification, rules: RuleSet, out: Output) -> None:
     out.write(f"  {label}: {verdict.bounce_type.value}, {verdict.reason.value}\n")
     if not verdict.rule:
         out.write("    rule: none matched\n")

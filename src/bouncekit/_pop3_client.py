@@ -34,6 +34,7 @@ from bouncekit._pop3 import (
     MessageTooLarge,
     Pop3Connection,
     ScanListing,
+    SessionState,
     Status,
     UniqueIdListing,
     apop_digest,
@@ -360,6 +361,12 @@ def _tls_error(exc: ssl.SSLError | ssl.CertificateError, host: str, port: int) -
     return TlsError(message)
 
 
+def _silence_message(conn: Pop3Connection, host: str, port: int, timeout: float | None) -> str:
+    if conn.state is SessionState.GREETING:
+        return f"the server at {host}:{port} sent no greeting within {timeout} s"
+    return f"no data from {host}:{port} for {timeout} s, and its response is incomplete"
+
+
 def _wrap(context: ssl.SSLContext, sock: socket.socket, host: str, port: int) -> ssl.SSLSocket:
     try:
         return context.wrap_socket(sock, server_hostname=host)
@@ -368,7 +375,9 @@ def _wrap(context: ssl.SSLContext, sock: socket.socket, host: str, port: int) ->
         raise _tls_error(exc, host, port) from exc
     except TimeoutError as exc:
         sock.close()
-        raise Pop3TimeoutError(f"the TLS handshake with {host}:{port} timed out") from exc
+        timeout = sock.gettimeout()
+        msg = f"the TLS handshake with {host}:{port} timed out after {timeout} s"
+        raise Pop3TimeoutError(msg) from exc
 
 
 class Pop3Client(_Session):
@@ -519,10 +528,7 @@ class Pop3Client(_Session):
             try:
                 data = self._sock.recv(_READ_SIZE)
             except TimeoutError as exc:
-                msg = (
-                    f"no data from {self.host}:{self.port} for {self.timeout} s, "
-                    "and its response is incomplete"
-                )
+                msg = _silence_message(self._conn, self.host, self.port, self.timeout)
                 raise Pop3TimeoutError(msg) from exc
             except OSError as exc:
                 logger.warning("reading from %s:%d failed: %s", self.host, self.port, exc)
@@ -757,10 +763,7 @@ class AsyncPop3Client(_Session):
             try:
                 data = await asyncio.wait_for(self._reader.read(_READ_SIZE), self.timeout)
             except TimeoutError as exc:
-                msg = (
-                    f"no data from {self.host}:{self.port} for {self.timeout} s, "
-                    "and its response is incomplete"
-                )
+                msg = _silence_message(self._conn, self.host, self.port, self.timeout)
                 raise Pop3TimeoutError(msg) from exc
             except OSError as exc:
                 logger.warning("reading from %s:%d failed: %s", self.host, self.port, exc)

@@ -9,31 +9,52 @@ its record is out. Deletions happen at QUIT, after the output is flushed.
 
 from __future__ import annotations
 
+import argparse
 import getpass
 import logging
 import os
+import re
 import ssl
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import attrs
 
-from bouncekit._mailbox import Pop3Mailbox
+from bouncekit._mailbox import AuthMethod, Pop3Mailbox
 from bouncekit._model import Bounce
 from bouncekit._pop3_client import Security
 from bouncekit._ruleset import RuleSet
 from bouncekit._scan import ScanItem, error_record, scan_item
+from bouncekit._seen_ids import SeenIds
 from bouncekit.exceptions import BounceKitError, TlsError
 
-__all__ = ["PASSWORD_VARIABLE", "Pop3Options", "is_pop3_url", "pop3_records"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "PASSWORD_VARIABLE",
+    "Pop3Options",
+    "Pop3Target",
+    "Pop3UsageError",
+    "add_pop3_arguments",
+    "ask_passwords",
+    "is_pop3_url",
+    "pop3_options",
+    "pop3_records",
+    "pop3_usage_error",
+]
 
 logger = logging.getLogger(__name__)
 
 PASSWORD_VARIABLE = "BOUNCEKIT_POP3_PASSWORD"
+DEFAULT_TIMEOUT = 60.0
 _SCHEMES = ("pop3://", "pop3s://")
+_DEFAULT_PORTS = {"tls": 995, "starttls": 110}
+
+
+class Pop3UsageError(BounceKitError):
+    """A POP3 URL or option of the command line is wrong, or no password was given."""
 
 
 def is_pop3_url(text: str) -> bool:
@@ -47,35 +68,56 @@ class Pop3Options:
     The command line's POP3 settings.
 
     Attributes:
-        starttls: Use STLS on a ``pop3://`` URL.
         delete: Delete each message whose record was written without an error.
-        keep_seen: A file of unique-ids already reported, read before and
-            written after the scan, so messages left on the server are not
-            reported twice.
+        seen: The unique-ids already reported, by mailbox (``--keep-seen``), so
+            messages left on the server are not reported twice.
         ca_file: A PEM file of certificates to trust instead of the system's.
+        auth: The login method: ``"user"``, ``"plain"``, ``"xoauth2"`` or ``"apop"``.
         timeout: Seconds to wait for the server.
         correlate: Adds the ``correlation`` object to each record, when given.
         rules: The rules that classify each recipient, the defaults when ``None``.
     """
 
-    starttls: bool = False
     delete: bool = False
-    keep_seen: Path | None = None
+    seen: SeenIds | None = None
     ca_file: Path | None = None
-    timeout: float = 60.0
+    auth: AuthMethod = "user"
+    timeout: float = DEFAULT_TIMEOUT
     correlate: Callable[[Bounce], dict[str, Any]] | None = None
     rules: RuleSet | None = None
 
 
 @attrs.frozen
-class _Target:
+class Pop3Target:
+    """
+    A POP3 mailbox named on the command line.
+
+    Attributes:
+        host: The server's host name or address.
+        port: The port, the default of the scheme when the URL has none.
+        user: The user name, percent-decoded.
+        security: ``"tls"`` for ``pop3s://``, ``"starttls"`` for ``pop3://`` with ``--starttls``.
+    """
+
     host: str
-    port: int | None
+    port: int
     user: str
     security: Security
 
+    @property
+    def mailbox(self) -> str:
+        """``USER@HOST:PORT``, the key of this mailbox in the ``--keep-seen`` file."""
+        return f"{self.user}@{self.host}:{self.port}"
+
     @classmethod
-    def parse(cls, url: str, starttls: bool) -> _Target:
+    def parse(cls, url: str, starttls: bool) -> Pop3Target:
+        """
+        Return the mailbox that *url* names.
+
+        Raises:
+            Pop3UsageError: The URL contains a password, has no user or host,
+                has an invalid port, or does not fit ``--starttls``.
+        """
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         if parts.password is not None:
@@ -84,48 +126,63 @@ class _Target:
                 f"not accepted, because command lines are visible to other users; set "
                 f"{PASSWORD_VARIABLE} or type it at the prompt"
             )
-            raise BounceKitError(msg)
+            raise Pop3UsageError(msg)
         if not parts.username or not parts.hostname:
             msg = f"{url!r} needs a user and a host: pop3s://USER@HOST[:PORT]"
-            raise BounceKitError(msg)
+            raise Pop3UsageError(msg)
         if scheme == "pop3s" and starttls:
             msg = "--starttls applies to pop3:// URLs; pop3s:// already uses TLS from the start"
-            raise BounceKitError(msg)
+            raise Pop3UsageError(msg)
         if scheme == "pop3" and not starttls:
             msg = (
                 f"{url!r} would send the password unencrypted; use pop3s://, "
                 "or add --starttls if the server offers STLS"
             )
-            raise BounceKitError(msg)
+            raise Pop3UsageError(msg)
         security: Security = "tls" if scheme == "pop3s" else "starttls"
         try:
             port = parts.port
         except ValueError:
+            port = 0
+        if port == 0:
             msg = f"{url!r} has an invalid port; expected a number from 1 to 65535"
-            raise BounceKitError(msg) from None
+            raise Pop3UsageError(msg)
+        if port is None:
+            port = _DEFAULT_PORTS[security]
         return cls(parts.hostname, port, unquote(parts.username), security)
 
 
-def _password(target: _Target) -> str:
+def ask_passwords(targets: Iterable[Pop3Target], auth: AuthMethod) -> dict[Pop3Target, str]:
+    """
+    Return the password (the access token for ``xoauth2``) of each target.
+
+    :data:`PASSWORD_VARIABLE` gives the password of every target. Without it, each
+    target's password is asked for at the terminal, before any record is written.
+
+    Raises:
+        Pop3UsageError: There is no password: the variable is not set and
+            standard input is not a terminal, or the user typed Ctrl-D or an
+            empty password.
+    """
+    targets = list(dict.fromkeys(targets))
     password = os.environ.get(PASSWORD_VARIABLE)
     if password:
-        return password
-    if not sys.stdin.isatty():
+        return dict.fromkeys(targets, password)
+    if targets and not sys.stdin.isatty():
         msg = f"no POP3 password: set {PASSWORD_VARIABLE}, or run on a terminal to be prompted"
-        raise BounceKitError(msg)
-    return getpass.getpass(f"POP3 password for {target.user}@{target.host}: ")
-
-
-def _load_seen(path: Path | None) -> set[str]:
-    if path is None or not path.exists():
-        return set()
-    return {line.strip() for line in path.read_text("utf-8").splitlines() if line.strip()}
-
-
-def _save_seen(path: Path, uids: set[str]) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text("".join(f"{uid}\n" for uid in sorted(uids)), "utf-8")
-    temporary.replace(path)
+        raise Pop3UsageError(msg)
+    noun = "OAuth 2.0 access token" if auth == "xoauth2" else "POP3 password"
+    passwords = {}
+    for target in targets:
+        try:
+            typed = getpass.getpass(f"{noun} for {target.user}@{target.host}: ")
+        except EOFError:
+            raise Pop3UsageError("no password given") from None
+        if not typed:
+            msg = f"empty {noun} for {target.user}@{target.host}; nothing was read"
+            raise Pop3UsageError(msg)
+        passwords[target] = typed
+    return passwords
 
 
 def _context(options: Pop3Options) -> ssl.SSLContext:
@@ -140,37 +197,38 @@ def _context(options: Pop3Options) -> ssl.SSLContext:
 
 
 def pop3_records(
-    url: str, options: Pop3Options, flush: Callable[[], None]
-) -> Iterator[dict[str, Any]]:
+    target: Pop3Target, password: str, options: Pop3Options, flush: Callable[[], None]
+) -> Generator[dict[str, Any], None, None]:
     """
-    Yield one ``bouncekit scan`` record per message of the mailbox at *url*.
+    Yield one ``bouncekit scan`` record per message of the mailbox *target*.
 
     *flush* is called after the last record, before QUIT deletes anything.
     A mailbox that cannot be opened, or a session that fails, gives one
     record with ``error`` set and source ``pop3://HOST``.
     """
     try:
-        target = _Target.parse(url, options.starttls)
         box = Pop3Mailbox.open(
             target.host,
             target.user,
-            _password(target),
+            password,
             port=target.port,
             security=target.security,
+            auth=options.auth,
             ssl_context=_context(options),
             timeout=options.timeout,
         )
     except (BounceKitError, OSError) as exc:
-        yield error_record(f"pop3://{urlsplit(url).hostname or url}", str(exc))
+        yield error_record(f"pop3://{target.host}", str(exc))
         return
-    yield from _scan_mailbox(box, target.host, options, flush)
+    yield from _scan_mailbox(box, target, options, flush)
 
 
 def _scan_mailbox(
-    box: Pop3Mailbox, host: str, options: Pop3Options, flush: Callable[[], None]
+    box: Pop3Mailbox, target: Pop3Target, options: Pop3Options, flush: Callable[[], None]
 ) -> Iterator[dict[str, Any]]:
-    seen = _load_seen(options.keep_seen)
-    listed: set[str] = set()
+    host = target.host
+    seen = options.seen.ids(target.mailbox) if options.seen is not None else frozenset()
+    listed: set[str] | None = None
     written: set[str] = set()
     try:
         with box:
@@ -198,6 +256,115 @@ def _scan_mailbox(
         # MarksLostError among them: the session ended early and deleted nothing.
         yield error_record(f"pop3://{host}", str(exc))
     finally:
-        if options.keep_seen is not None:
-            # Ids no longer on the server are dropped, so the file does not grow forever.
-            _save_seen(options.keep_seen, (seen & listed) | written)
+        if options.seen is not None:
+            # The command line writes the file once the output is flushed.
+            options.seen.update(target.mailbox, listed, written)
+
+
+# The options that apply only to POP3 URLs, with the test of whether each was given.
+_POP3_ONLY: tuple[tuple[str, str], ...] = (
+    ("--delete", "delete"),
+    ("--keep-seen", "keep_seen"),
+    ("--starttls", "starttls"),
+    ("--ca-file", "ca_file"),
+    ("--auth", "auth"),
+    ("--timeout", "timeout"),
+)
+_URL_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def add_pop3_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the POP3 options of ``bouncekit scan`` to *parser*."""
+    pop3 = parser.add_argument_group(
+        "POP3",
+        "A PATH of the form pop3s://USER@HOST[:PORT] or pop3://USER@HOST[:PORT] reads a POP3 "
+        "mailbox. The password comes from the BOUNCEKIT_POP3_PASSWORD environment variable, "
+        "or from a prompt; it is never accepted on the command line. These options are an "
+        "error when no PATH is a POP3 URL; with both POP3 URLs and local paths, they apply "
+        "to the POP3 URLs only.",
+    )
+    pop3.add_argument("--starttls", action="store_true", help="use STLS on a pop3:// URL")
+    pop3.add_argument(
+        "--delete",
+        action="store_true",
+        help="delete each message from the server once its record is written without an error",
+    )
+    pop3.add_argument(
+        "--keep-seen",
+        metavar="FILE",
+        help=(
+            "skip the unique-ids that FILE lists for the mailbox, and add those reported now; "
+            "one FILE can serve several mailboxes, and ids no longer on the server are dropped"
+        ),
+    )
+    pop3.add_argument(
+        "--ca-file", type=Path, metavar="FILE", help="trust the certificates in this PEM file"
+    )
+    pop3.add_argument(
+        "--auth",
+        choices=("user", "plain", "xoauth2", "apop"),
+        default=None,
+        help=(
+            "the login method: USER/PASS, AUTH PLAIN, AUTH XOAUTH2 (the password is the "
+            "OAuth 2.0 access token) or APOP (default: user)"
+        ),
+    )
+    pop3.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help=(
+            "how long to wait for the server to connect or respond, in seconds "
+            f"(default: {DEFAULT_TIMEOUT:g})"
+        ),
+    )
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        msg = f"invalid value {text!r}: expected a number of seconds greater than 0"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def pop3_usage_error(args: argparse.Namespace) -> str | None:
+    """Return the message for a URL of an unsupported scheme, or a POP3 option without a URL."""
+    for path in args.paths:
+        scheme = _URL_SCHEME.match(path)
+        if scheme and not is_pop3_url(path) and not os.path.lexists(path):
+            return (
+                f"unsupported scheme {scheme.group(1)!r}; bouncekit reads pop3:// and pop3s:// "
+                "URLs, files and folders"
+            )
+    if any(is_pop3_url(path) for path in args.paths):
+        return None
+    for option, name in _POP3_ONLY:
+        if getattr(args, name) not in (None, False):
+            return (
+                f"{option} applies only to pop3:// and pop3s:// paths, and no PATH is one; "
+                "remove the option"
+            )
+    return None
+
+
+def pop3_options(
+    args: argparse.Namespace,
+    seen: SeenIds | None,
+    correlate: Callable[[Bounce], dict[str, Any]] | None,
+    rules: RuleSet | None,
+) -> Pop3Options:
+    """Return the POP3 settings of the parsed command line *args*."""
+    return Pop3Options(
+        delete=args.delete,
+        seen=seen,
+        ca_file=args.ca_file,
+        auth=args.auth or "user",
+        timeout=args.timeout or DEFAULT_TIMEOUT,
+        correlate=correlate,
+        rules=rules,
+    )
