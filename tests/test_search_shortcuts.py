@@ -17,6 +17,7 @@ from bouncekit._command import _PHRASE_STARTS, _PHRASES, command_in_notice
 from bouncekit._dsn import _parse_date
 from bouncekit._formats import (
     _DELAYED,
+    _HEADER_LINE,
     _HEADER_START_FIELDS,
     _MAYBE_REPLY_CODE,
     _ORIGINAL_FLOATING_STARTS,
@@ -27,6 +28,7 @@ from bouncekit._formats import (
     _join_wrapped,
     _line_pattern,
     _Phrases,
+    _quoted_headers,
     _search_original_line,
 )
 from bouncekit._status import _STATUS_IN_TEXT, _iter_status_codes, find_status_codes
@@ -297,7 +299,11 @@ def test_header_block_start_same_as_line_search(text: str) -> None:
         (index for index, line in enumerate(lines) if field.match(line.removeprefix(">").lstrip())),
         None,
     )
-    assert _header_block_start(text) == expected
+    start = _header_block_start(text)
+    assert (None if start is None else start[0]) == expected
+    if start is not None:
+        index, position = start
+        assert text[position:].split("\n", maxsplit=1)[0] == text.split("\n")[index]
 
 
 # Dates in the usual form and next to it: days, times and offsets out of range,
@@ -402,3 +408,47 @@ def test_parsed_message_get_same_as_message(names: list[str], wanted: str) -> No
             message.set_raw(name, str(index))
     assert ours.get(wanted) == plain.get(wanted)
     assert (wanted in ours) == (wanted in plain)
+
+
+def _plain_quoted_headers(text: str) -> Headers:
+    # _quoted_headers as a plain line by line reading of the first 500 lines.
+    field = re.compile(_HEADER_START_FIELDS, re.IGNORECASE)
+    lines = text.split("\n", 500)[:500]
+    starts = [
+        i for i, line in enumerate(lines[:60]) if field.match(line.removeprefix(">").lstrip())
+    ]
+    if not starts:
+        return Headers()
+    fields: list[list[str]] = []
+    for quoted in lines[starts[0] :]:
+        line = quoted[1:].removeprefix(" ") if quoted.startswith(">") else quoted
+        if not line.strip():
+            break
+        if _HEADER_LINE.match(line) and line[:1] not in (" ", "\t"):
+            name, _, value = line.partition(":")
+            fields.append([name.strip(), value.strip()])
+        elif fields:
+            fields[-1][1] = f"{fields[-1][1]} {line.strip()}".strip()
+    headers = Headers(tuple((name, value) for name, value in fields))
+    if "Message-ID" not in headers:
+        found = re.search(
+            r"^[> \t]*Message-ID:[ \t]*(<[^<>\s]+>)", text, re.IGNORECASE | re.MULTILINE
+        )
+        if found:
+            headers = Headers((*headers.fields, ("Message-ID", found[1])))
+    return headers
+
+
+_QUOTED_PIECES = st.sampled_from(
+    [
+        *("\n", "\n", "\n", ">", "> ", " ", "\t", "\r", "text", "Received: x", "From: a"),
+        *("Subject:", "message-id: <a@b>", "Message-ID:<c@d>", "<e@f>", "X-A: 1", "\n" * 499),
+    ]
+)
+
+
+@given(st.lists(_QUOTED_PIECES, max_size=14).map("".join))
+@example("Received: x\n" * 510 + "\nMessage-ID: <a@b>")
+@example("lead-in\n> From: a\n>  folded\n>\nbody\n Message-ID: <a@b>")
+def test_quoted_headers_same_as_line_reading(text: str) -> None:
+    assert _quoted_headers(text).fields == _plain_quoted_headers(text).fields

@@ -198,9 +198,11 @@ def _search_original_line(text: str) -> re.Match[str] | None:
 
 # A header field line of a quoted message.
 _HEADER_LINE = re.compile(r"^[!-9;-~]+:")
-_QUOTED_MESSAGE_ID = re.compile(
-    r"^[> \t]*Message-ID:[ \t]*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE
-)
+# A quoted Message-ID field at the start of the text, and at the start of a later
+# line. A pattern that starts with a fixed character is scanned for much faster
+# than one with "^", which the engine tries at every position of the text.
+_QUOTED_MESSAGE_ID = re.compile(r"[> \t]*Message-ID:[ \t]*(<[^<>\s]+>)", re.IGNORECASE)
+_QUOTED_MESSAGE_ID_LATER = re.compile(r"\n[> \t]*Message-ID:[ \t]*(<[^<>\s]+>)", re.IGNORECASE)
 # Lines that start a quoted header block even after text, after one ">" and any
 # white space other than a line break, which str.lstrip() strips from a line too.
 _HEADER_START_FIELDS = (
@@ -471,10 +473,13 @@ def _quoted_headers(text: str) -> Headers:
     start = _header_block_start(text)
     if start is None:
         return Headers()
-    lines = text.split("\n", _MAX_HEADER_LINES)[:_MAX_HEADER_LINES]
+    index, position = start
     fields: list[list[str]] = []
-    for quoted_line in lines[start:]:
-        line = _unquote_line(quoted_line)
+    # The lines are cut out one at a time, up to the blank line that ends the
+    # block or the last line read, because quoted texts run to tens of kilobytes.
+    for _ in range(index, _MAX_HEADER_LINES):
+        end = text.find("\n", position)
+        line = _unquote_line(text[position:] if end < 0 else text[position:end])
         if not line.strip():
             break
         if _HEADER_LINE.match(line) and line[:1] not in (" ", "\t"):
@@ -482,23 +487,31 @@ def _quoted_headers(text: str) -> Headers:
             fields.append([name.strip(), value.strip()])
         elif fields:
             fields[-1][1] = f"{fields[-1][1]} {line.strip()}".strip()
+        if end < 0:
+            break
+        position = end + 1
     headers = Headers(tuple((name, repair_text(value)) for name, value in fields))
     if "Message-ID" not in headers:
-        found = _QUOTED_MESSAGE_ID.search(text)
+        found = _QUOTED_MESSAGE_ID.match(text) or _QUOTED_MESSAGE_ID_LATER.search(text)
         if found:
             headers = Headers((*headers.fields, ("Message-ID", found[1])))
     return headers
 
 
-def _header_block_start(text: str) -> int | None:
-    """Return the index of the first of the lead-in lines of *text* that starts a header field."""
+def _header_block_start(text: str) -> tuple[int, int] | None:
+    """
+    Find the first of the lead-in lines of *text* that starts a header field.
+
+    Returns:
+        The line's index and the index of its first character, or ``None``.
+    """
     if _HEADER_START.match(text):
-        return 0
+        return 0, 0
     found = _HEADER_START_LATER.search(text)
     if found is None:
         return None
     index = text.count("\n", 0, found.start()) + 1
-    return index if index < _MAX_LEAD_IN_LINES else None
+    return (index, found.start() + 1) if index < _MAX_LEAD_IN_LINES else None
 
 
 def _unquote_line(line: str) -> str:
