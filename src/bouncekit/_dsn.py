@@ -178,7 +178,7 @@ def _parse_date(text: str) -> datetime.datetime:
     moment = (int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second))
     offset = int(offset_hours) * 3600 + int(offset_minutes) * 60
     if offset == 0 and sign == "-":
-        # RFC 5322 section 3.3: -0000 says that the local time zone is unknown.
+        # RFC 5322 section 3.3: -0000 means that the local time zone is unknown.
         return datetime.datetime(*moment)
     seconds = -offset if sign == "-" else offset
     return datetime.datetime(*moment, tzinfo=datetime.timezone(datetime.timedelta(seconds=seconds)))

@@ -467,16 +467,15 @@ def _quoted_headers(text: str) -> Headers:
     block. The ``Message-ID`` is looked for in the whole quoted text when the
     block has none, since it is what a sender needs most.
     """
-    # A header block is rarely longer than a few hundred lines; the body after
-    # it is not needed here. Lines are unquoted as they are read, because the
-    # block usually ends long before the last of them.
     start = _header_block_start(text)
     if start is None:
         return Headers()
     index, position = start
     fields: list[list[str]] = []
-    # The lines are cut out one at a time, up to the blank line that ends the
-    # block or the last line read, because quoted texts run to tens of kilobytes.
+    # A header block is rarely longer than a few hundred lines, so only the first
+    # _MAX_HEADER_LINES lines of the text are read. Each line is cut out and
+    # unquoted as it is read, up to the blank line that ends the block, because
+    # a quoted text can run to tens of kilobytes after it.
     for _ in range(index, _MAX_HEADER_LINES):
         end = text.find("\n", position)
         line = _unquote_line(text[position:] if end < 0 else text[position:end])

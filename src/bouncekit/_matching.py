@@ -168,7 +168,9 @@ def _rule_literals(alternatives: tuple[Alternative, ...]) -> tuple[str, ...] | N
     if not found:
         return None
     shortest = {
-        literal for literal in found if not any(o != literal and o in literal for o in found)
+        literal
+        for literal in found
+        if not any(other != literal and other in literal for other in found)
     }
     return tuple(sorted(shortest))
 

@@ -159,9 +159,9 @@ class Headers:
         """Return the first value of field *name*, or *default*."""
         wanted = name.lower()
         if wanted.isascii():
-            # Only the dotted capital I changes length in lower case, and it becomes
-            # a letter that is not ASCII. So a field name that matches an ASCII name
-            # has its length, and the test skips lower-casing most names.
+            # In Python 3.11 only the dotted capital I changes length in lower case,
+            # and its lower case is not ASCII. So a field name that matches an ASCII
+            # name has that name's length, and the test skips lower-casing most names.
             length = len(wanted)
             for field_name, value in self.fields:
                 if len(field_name) == length and field_name.lower() == wanted:

@@ -226,7 +226,7 @@ class ParsedMessage(Message):
 
     def get(self, name: str, failobj: Any = None) -> Any:
         # Message.get() lower-cases every field name on each call, and the parsers
-        # ask each part for several fields. An ASCII name can only match a field
+        # look up several fields of each part. An ASCII name can only match a field
         # name of its own length, as Headers.get() explains, so most are skipped.
         wanted = name.lower()
         if not wanted.isascii():
@@ -249,7 +249,7 @@ class ParsedMessage(Message):
 
     # The standard library reads a parameter by parsing every parameter of the
     # field with the RFC 2231 rules, which costs several microseconds, and its
-    # parser asks every multipart part for its boundary. A field with plain
+    # parser reads the boundary of every multipart part. A field with plain
     # parameters is split here instead, and the value goes through the
     # standard library's own unquoting steps, so the result is the same, which
     # a test checks. Any other field goes to the standard library.
