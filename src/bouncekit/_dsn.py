@@ -125,25 +125,30 @@ def _field_value(block: Message, name: str, raw: object) -> str:
     return str(block.policy.header_fetch_parse(name, raw))  # type: ignore[arg-type]
 
 
-def _typed_value(raw: str) -> TypedValue:
+def _type_and_value(raw: str) -> tuple[str, str]:
+    """Return the lower-cased type and the value of a ``type; value`` field."""
     value = unfold(raw)
     kind, sep, rest = value.partition(";")
     if not sep:
-        return TypedValue("", value)
-    return TypedValue(kind.strip().lower(), rest.strip())
+        return "", value
+    return kind.strip().lower(), rest.strip()
+
+
+def _typed_value(raw: str) -> TypedValue:
+    return TypedValue(*_type_and_value(raw))
 
 
 def _address_value(raw: str) -> TypedValue:
-    typed = _typed_value(raw)
-    value = strip_comments(typed.value)
-    if typed.type == "utf-8":
+    kind, value = _type_and_value(raw)
+    value = strip_comments(value)
+    if kind == "utf-8":
         value = _UTF8_ESCAPE.sub(lambda m: chr(int(m[1], 16)), value)
-    return TypedValue(typed.type, normalize_address(value))
+    return TypedValue(kind, normalize_address(value))
 
 
 def _host_value(raw: str) -> TypedValue:
-    typed = _typed_value(raw)
-    return TypedValue(typed.type, strip_comments(typed.value))
+    kind, value = _type_and_value(raw)
+    return TypedValue(kind, strip_comments(value))
 
 
 # The usual form of an RFC 5322 date-time, with an optional comment after it, as in
@@ -452,9 +457,14 @@ def recipient_from_fields(fields: RecipientFields, defects: list[Defect]) -> Rec
 def _notice_lines_about(address: str, notice: str) -> str | None:
     """Return the notice's line about *address*, with its indented continuation, if it has codes."""
     wanted = address.lower()
+    lowered_notice = notice.lower()
+    # A line contains the address only if the notice does, which one substring
+    # test tells before the notice is split into lines twice.
+    if wanted not in lowered_notice:
+        return None
     lines = notice.splitlines()
     # Lower-casing adds and removes no line break, so the lines stay aligned.
-    for index, lowered in enumerate(notice.lower().splitlines()):
+    for index, lowered in enumerate(lowered_notice.splitlines()):
         if wanted not in lowered:
             continue
         line = lines[index]
