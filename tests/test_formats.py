@@ -14,6 +14,7 @@ import pytest
 
 import bouncekit
 from bouncekit import Action, BounceKind, BounceType, Reason
+from bouncekit._format_table import DSN_WRITERS
 from bouncekit.rules import RuleSet
 
 
@@ -1105,3 +1106,9 @@ def test_transcript_entry_stops_at_next_session() -> None:
     )
     assert zoe.diagnostic == "550 <zoe@example.org>... User unknown"
     assert zoe.command == "RCPT"
+
+
+def test_dsn_writer_prefixes_start_with_x() -> None:
+    # dsn_format_name lower-cases only the field names that start with "x" or "X".
+    prefixes = [prefix for writer in DSN_WRITERS for prefix in writer.field_prefixes]
+    assert all(prefix.startswith("x-") for prefix in prefixes)
