@@ -19,6 +19,7 @@ from bouncekit.exceptions import (
     CommitUncertainError,
     LocalProtocolError,
     LoginDelayError,
+    MailboxError,
     MailboxLockedError,
     MarksLostError,
     Pop3ConnectionError,
@@ -315,3 +316,80 @@ def test_bare_lf_server_read_and_deleted() -> None:
     assert [info.uid for info in infos] == ["uid-a", "uid-b", "uid-c"]
     assert data == message(2).replace(b"\r\n", b"\n")
     assert "DELE 2" in server.commands
+
+
+# Messages 1 and 3 share the unique-id "same", which RFC 1939 forbids.
+DUPLICATED_UIDL = multi_line("", b"1 same\r\n2 uid-b\r\n3 same\r\n")
+DUPLICATE_WARNING = (
+    "POP3 mailbox bounces@127.0.0.1 gives one unique-id (UIDL) to several messages, which "
+    "RFC 1939 forbids: 'same' for messages 1, 3. Those 2 messages are left out of the "
+    "listing, so they are never fetched or deleted"
+)
+
+
+def sent_deletions(server: FakePop3Server) -> list[str]:
+    return [command for command in server.commands if command.startswith("DELE")]
+
+
+def test_duplicate_uidl_left_out(caplog: pytest.LogCaptureFixture) -> None:
+    answers = mailbox_script(UIDL=DUPLICATED_UIDL)
+    with FakePop3Server(answers) as server:
+        box = open_box(server)
+        with caplog.at_level("WARNING", logger="bouncekit._mailbox"), box:
+            listed = [info.uid for info in box.list_messages()]
+            fetched = [item.uid for item in box.iter_messages()]
+            for uid in fetched:
+                box.mark_deleted(uid)
+            with pytest.raises(MailboxError, match="'same'"):
+                box.mark_deleted("same")
+            result = box.commit()
+    assert listed == ["uid-b"]
+    assert fetched == ["uid-b"]
+    assert result.deleted == frozenset({"uid-b"})
+    assert sent_deletions(server) == ["DELE 2"]
+    assert not [command for command in server.commands if command in ("RETR 1", "RETR 3")]
+    assert [record.getMessage() for record in caplog.records] == [DUPLICATE_WARNING]
+
+
+def test_async_duplicate_uidl_left_out(caplog: pytest.LogCaptureFixture) -> None:
+    answers = mailbox_script(UIDL=DUPLICATED_UIDL)
+
+    async def poll(port: int) -> tuple[list[str], list[str]]:
+        box = await AsyncPop3Mailbox.open(
+            "127.0.0.1",
+            "bounces",
+            "secret",
+            port=port,
+            security="plain",
+            timeout=5,
+            allow_plaintext_auth=True,
+        )
+        async with box:
+            listed = [info.uid for info in await box.list_messages()]
+            fetched = [item.uid async for item in box.iter_messages()]
+            for uid in fetched:
+                box.mark_deleted(uid)
+            await box.commit()
+        return listed, fetched
+
+    with FakePop3Server(answers) as server, caplog.at_level("WARNING", logger="bouncekit._mailbox"):
+        listed, fetched = asyncio.run(poll(server.port))
+    assert listed == ["uid-b"]
+    assert fetched == ["uid-b"]
+    assert sent_deletions(server) == ["DELE 2"]
+    assert [record.getMessage() for record in caplog.records] == [DUPLICATE_WARNING]
+
+
+def test_all_uids_duplicated_lists_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    answers = mailbox_script(UIDL=multi_line("", b"1 same\r\n2 same\r\n3 same\r\n"))
+    with FakePop3Server(answers) as server:
+        box = open_box(server)
+        with caplog.at_level("WARNING", logger="bouncekit._mailbox"):
+            listed = box.list_messages()
+            fetched = list(box.iter_messages())
+        box.commit()
+    assert listed == []
+    assert fetched == []
+    assert sent_deletions(server) == []
+    assert len(caplog.records) == 1
+    assert "'same' for messages 1, 2, 3" in caplog.records[0].getMessage()

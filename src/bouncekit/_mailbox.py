@@ -79,6 +79,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+# The duplicated POP3 unique-ids named in the warning; the rest are only counted.
+_MAX_DUPLICATES_SHOWN = 10
+
 AuthMethod = Literal["user", "plain", "xoauth2", "apop"]
 # stat() errors that mean "no file here", as pathlib's is_file() treats them.
 _NOT_A_FILE = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ELOOP})
@@ -719,7 +722,41 @@ def _pop3_listing(
             f"{where} lists messages but no unique-ids (UIDL), so bouncekit cannot tell them apart"
         )
         raise MailboxError(msg)
-    return {uid: (number, sizes.get(number, 0)) for number, uid in uids.items()}
+    numbers_by_uid: dict[str, list[int]] = {}
+    for number, uid in uids.items():
+        numbers_by_uid.setdefault(uid, []).append(number)
+    duplicated = {uid: numbers for uid, numbers in numbers_by_uid.items() if len(numbers) > 1}
+    if duplicated:
+        _warn_duplicated_uids(where, duplicated)
+    return {
+        uid: (numbers[0], sizes.get(numbers[0], 0))
+        for uid, numbers in numbers_by_uid.items()
+        if uid not in duplicated
+    }
+
+
+def _warn_duplicated_uids(where: str, duplicated: Mapping[str, list[int]]) -> None:
+    """
+    Log one warning about the unique-ids that UIDL gave to more than one message.
+
+    A mark on such an id could not say which message to delete, so those
+    messages are left out of the listing: they are never fetched or deleted.
+    """
+    shown = sorted(duplicated.items(), key=lambda item: item[1][0])[:_MAX_DUPLICATES_SHOWN]
+    parts = [
+        f"{uid!r} for messages {', '.join(str(number) for number in sorted(numbers))}"
+        for uid, numbers in shown
+    ]
+    if len(duplicated) > len(shown):
+        parts.append(f"and {len(duplicated) - len(shown)} more unique-ids")
+    count = sum(len(numbers) for numbers in duplicated.values())
+    logger.warning(
+        "%s gives one unique-id (UIDL) to several messages, which RFC 1939 forbids: %s. "
+        "Those %d messages are left out of the listing, so they are never fetched or deleted",
+        where,
+        "; ".join(parts),
+        count,
+    )
 
 
 def _check_login_choices(auth: object, security: object) -> None:
@@ -925,7 +962,12 @@ class Pop3Mailbox(_Pop3Base):
                 _warn_lost(self._where, lost)
 
     def list_messages(self) -> list[MessageInfo]:
-        """Return the messages with their unique-ids (UIDL) and sizes (LIST)."""
+        """
+        Return the messages with their unique-ids (UIDL) and sizes (LIST).
+
+        Messages that share a unique-id are left out, with a warning logged,
+        because a mark on that id could not say which one to delete.
+        """
         self._check_open()
         try:
             uids = self.client.uidl()
@@ -1067,7 +1109,12 @@ class AsyncPop3Mailbox(_Pop3Base):
                 _warn_lost(self._where, lost)
 
     async def list_messages(self) -> list[MessageInfo]:
-        """Return the messages with their unique-ids (UIDL) and sizes (LIST)."""
+        """
+        Return the messages with their unique-ids (UIDL) and sizes (LIST).
+
+        Messages that share a unique-id are left out, with a warning logged,
+        because a mark on that id could not say which one to delete.
+        """
         self._check_open()
         try:
             uids = await self.client.uidl()
