@@ -35,6 +35,8 @@ from bouncekit.correlate import SQLiteCorrelator, correlate
 from bouncekit.rules import RuleSet
 
 _CHUNK = 50
+# Lookups of stored ids, and of unknown ids, that the resolve times are measured over.
+_RESOLVE_SAMPLES = 100_000
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "emails"
 
 
@@ -67,19 +69,23 @@ def _load(store: SQLiteCorrelator, total: int, corpus_ids: list[str]) -> list[st
     return corpus_ids
 
 
-def _resolve_times(store: SQLiteCorrelator, total: int, samples: int) -> None:
+def _resolve_times(store: SQLiteCorrelator, generated: int, samples: int) -> None:
+    """Time the lookup of *samples* unknown ids, and of as many stored ids as *generated* allows."""
     rng = random.Random(5)
     known = [
         f"<{n:09d}.{n * 7919 % 1000003:x}@mail.example.com>"
-        for n in rng.sample(range(total // 2), samples)
+        for n in rng.sample(range(generated), min(samples, generated))
     ]
     unknown = [f"<missing-{n}@mail.example.com>" for n in range(samples)]
     for label, ids in (("stored", known), ("unknown", unknown)):
+        if not ids:
+            print(f"resolve ({label} id): skipped, because --ids left no room for generated ids")
+            continue
         started = time.perf_counter()
         found = sum(store.resolve(message_id) is not None for message_id in ids)
         elapsed = time.perf_counter() - started
-        each = elapsed / samples * 1e6
-        print(f"resolve ({label} id): {each:.1f} us each, {found:,} of {samples:,} found")
+        each = elapsed / len(ids) * 1e6
+        print(f"resolve ({label} id): {each:.1f} us each, {found:,} of {len(ids):,} found")
 
 
 def _run(
@@ -157,20 +163,37 @@ def _report_split(splits: list[tuple[float, float]], count: int) -> None:
     print(f"  correlation adds {median * 100:.1f}% (median of rounds; goal: at most 10%)")
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        msg = f"invalid value {text!r}: expected a whole number of at least 1"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1] if __doc__ else None)
     parser.add_argument("--corpus", type=Path, default=CORPUS, help="a folder of bounce messages")
     parser.add_argument(
-        "--ids", type=int, default=1_000_000, help="ids to store (default: 1,000,000)"
+        "--ids",
+        type=_positive,
+        default=1_000_000,
+        help=(
+            "ids to store, the corpus's original Message-IDs among them; up to 100,000 of the "
+            "others are resolved (default: 1,000,000)"
+        ),
     )
     parser.add_argument(
         "--min-messages",
-        type=int,
+        type=_positive,
         default=3000,
         help="repeat the corpus until a pass has at least this many messages (default: 3000)",
     )
     parser.add_argument(
-        "--rounds", type=int, default=5, help="rounds of each measurement (default: 5)"
+        "--rounds", type=_positive, default=5, help="rounds of each measurement (default: 5)"
     )
     args = parser.parse_args()
 
@@ -181,6 +204,11 @@ def main() -> None:
     corpus_ids = sorted(
         {b.original_message_id for b in map(bouncekit.parse, messages) if b.original_message_id}
     )
+    if args.ids < len(corpus_ids):
+        parser.error(
+            f"--ids {args.ids:,} is fewer than the {len(corpus_ids):,} original Message-IDs of "
+            f"the corpus, which are all stored; pass --ids {len(corpus_ids):,} or more"
+        )
     print(f"corpus: {len(corpus):,} messages, repeated {copies} times to {len(messages):,}")
     print(f"distinct original Message-IDs in the corpus: {len(corpus_ids)}")
     print(f"classification: {classifier_name}")
@@ -188,7 +216,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         store = SQLiteCorrelator(Path(folder) / "bench.db")
         _load(store, args.ids, corpus_ids)
-        _resolve_times(store, args.ids, 100_000)
+        _resolve_times(store, args.ids - len(corpus_ids), _RESOLVE_SAMPLES)
 
         _run(messages, classify, store)  # Warm up the page cache and the parser's lazy imports.
         passes: list[tuple[float, float]] = []
