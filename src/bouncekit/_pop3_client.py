@@ -362,6 +362,7 @@ def _tls_error(
         message += "; to trust a private CA, pass its certificate as ssl_context (CLI: --ca-file)"
     elif implicit and getattr(exc, "reason", None) == "WRONG_VERSION_NUMBER":
         # OpenSSL read the server's plain-text greeting ("+OK ...") as a TLS record.
+        # NOTE: checked with OpenSSL 3.0 only; other versions may name another reason.
         message += (
             f"; port {port} may be a plain POP3 port: for STLS on it, pass "
             'security="starttls" (CLI: a pop3:// URL with --starttls), or connect to the '

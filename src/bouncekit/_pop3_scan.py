@@ -132,7 +132,7 @@ class Pop3Target:
         scheme, _, rest = url.partition("://")
         scheme = scheme.lower()
         netloc, tail = _split_netloc(rest)
-        userinfo, at, hostport = netloc.rpartition("@")
+        userinfo, at_sign, hostport = netloc.rpartition("@")
         if ":" in userinfo:
             username = userinfo.partition(":")[0]
             msg = (
@@ -141,7 +141,7 @@ class Pop3Target:
                 "or type it at the prompt"
             )
             raise Pop3UsageError(msg)
-        if not at or not userinfo or not hostport:
+        if not at_sign or not userinfo or not hostport:
             msg = f"{url!r} needs a user and a host: pop3s://USER@HOST[:PORT]"
             raise Pop3UsageError(msg)
         if tail not in ("", "/"):
@@ -212,7 +212,7 @@ def _split_host_port(url: str, hostport: str) -> tuple[str, str]:
         )
         raise Pop3UsageError(msg)
     host, _, port_text = hostport.partition(":")
-    bad = [c for c in host if c in "[]" or c.isspace() or not c.isprintable()]
+    bad = [char for char in host if char in "[]" or char.isspace() or not char.isprintable()]
     if not host or bad:
         found = f"it contains {bad[0]!r}" if bad else "it is empty"
         msg = f"{url!r} has an invalid host: {found}"
