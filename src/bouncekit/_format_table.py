@@ -170,6 +170,7 @@ FORMATS: tuple[NoticeFormat, ...] = (
         original=(
             r"^--- below this line is a copy of the message",
             r"^--- enclosed are the original headers",
+            r"^--- enclosed is a copy of the message",
         ),
     ),
     NoticeFormat(
