@@ -1164,3 +1164,23 @@ def test_qmail_envelope_labels_dropped() -> None:
         "192.0.2.20 does not like recipient. Remote host said: 550 5.1.1 <kai@example.net>: "
         "no mailbox by that name Giving up on 192.0.2.20."
     )
+
+
+def test_mailmarshal_reply_and_remote_mta() -> None:
+    body = (
+        "Your message:\n"
+        "   From:    news@example.com\n"
+        "   Subject: Spring news\n\n"
+        "Could not be delivered because of\n\n"
+        "550 5.1.1 No such mailbox\n\n"
+        "The following recipients were affected: \n"
+        "    kai@example.net\n\n\n"
+        "Additional Information\n"
+        "======================\n"
+        "Original Sender:    <news@example.com>\n"
+        "Remote-MTA:         <192.0.2.20>\n"
+        "Reporting-MTA:      <relay.example.org>\n"
+    )
+    (recipient,) = bouncekit.parse(notice(body, subject="Undeliverable Mail")).recipients
+    assert recipient.diagnostic == "550 5.1.1 No such mailbox"
+    assert recipient.remote_mta == "192.0.2.20"

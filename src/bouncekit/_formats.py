@@ -741,6 +741,11 @@ def _failed_recipients(
     if not entries:
         entries = [_Entry(address, ()) for address in returned_to(original)]
 
+    remote_mta = None
+    if fmt.remote_mta is not None:
+        found = re.search(fmt.remote_mta, notice_text, re.IGNORECASE | re.MULTILINE)
+        remote_mta = found["host"] if found else None
+
     # The notice's own text speaks for its only recipient, not for each of several.
     single = len(entries) == 1
     whole = _join_wrapped([notice_text]) if single else ""
@@ -762,7 +767,7 @@ def _failed_recipients(
                 diagnostic = f"{reply[0].strip()} {diagnostic}"
         recipient = _recipient(entry.address, diagnostic, whole, temporary, delayed)
         command = find_command(diagnostic) or command_in_notice(entry.address, notice_text)
-        recipients.append(attrs.evolve(recipient, command=command))
+        recipients.append(attrs.evolve(recipient, command=command, remote_mta=remote_mta))
     return recipients
 
 
