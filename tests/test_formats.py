@@ -14,6 +14,7 @@ import pytest
 
 import bouncekit
 from bouncekit import Action, BounceKind, BounceType, Reason
+from bouncekit._format_table import DSN_WRITERS
 from bouncekit.rules import RuleSet
 
 
@@ -1184,3 +1185,9 @@ def test_mailmarshal_reply_and_remote_mta() -> None:
     (recipient,) = bouncekit.parse(notice(body, subject="Undeliverable Mail")).recipients
     assert recipient.diagnostic == "550 5.1.1 No such mailbox"
     assert recipient.remote_mta == "192.0.2.20"
+
+
+def test_dsn_writer_prefixes_start_with_x() -> None:
+    # dsn_format_name lower-cases only the field names that start with "x" or "X".
+    prefixes = [prefix for writer in DSN_WRITERS for prefix in writer.field_prefixes]
+    assert all(prefix.startswith("x-") for prefix in prefixes)

@@ -323,12 +323,41 @@ def test_cli_scan_keep_seen(
     assert len(uids) == 6
 
 
-def test_cli_scan_delete(dovecot: DovecotServer, user: str, tls_context: ssl.SSLContext) -> None:
+def test_cli_scan_delete(
+    dovecot: DovecotServer,
+    user: str,
+    tls_context: ssl.SSLContext,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     records = scan(dovecot, user, "--delete")
     assert len(records) == 5
     assert all(record["error"] is None for record in records)
     assert records[0]["recipients"][0]["address"] == recipient(1)  # type: ignore[index]
     assert listed_uids(dovecot, user, tls_context) == []
+    assert f"deleted 5 message(s) from {user}@" in capsys.readouterr().err
+
+
+PERSONAL_REPLY = (
+    b"From: Lena <lena@example.net>\r\nTo: bounces@example.com\r\n"
+    b"Subject: Re: Spring news\r\nMessage-ID: <reply-1@example.net>\r\n\r\n"
+    b"Please call me about the order.\r\n"
+)
+
+
+def test_cli_delete_keeps_non_bounces(
+    dovecot: DovecotServer, tls_context: ssl.SSLContext, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = dovecot.add_user()
+    dovecot.deliver(name, [make_bounce(1), PERSONAL_REPLY, make_bounce(2)])
+    records = scan(dovecot, name, "--delete")
+    kinds = [record["kind"] for record in records]
+    assert kinds == ["dsn", "not_bounce", "dsn"]
+    with open_box(dovecot, name, tls_context) as box:
+        left = [box.fetch(info.uid) for info in box.list_messages()]
+        box.commit()
+    assert len(left) == 1
+    assert b"Please call me" in left[0]
+    assert "kept 1 that are not bounces" in capsys.readouterr().err
 
 
 def test_secrets_not_logged(

@@ -2,30 +2,39 @@
 
 from __future__ import annotations
 
+import email.message
+import email.utils
 import re
 import string
 import sys
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
+from bouncekit import Headers
 from bouncekit._command import _PHRASE_STARTS, _PHRASES, command_in_notice
+from bouncekit._dsn import _parse_date
 from bouncekit._formats import (
     _DELAYED,
+    _HEADER_LINE,
+    _HEADER_START_FIELDS,
     _MAYBE_REPLY_CODE,
     _ORIGINAL_FLOATING_STARTS,
     _ORIGINAL_MARKERS,
     _ORIGINAL_PATTERNS,
     _TEMPORARY,
+    _header_block_start,
     _join_wrapped,
     _line_pattern,
     _Phrases,
+    _quoted_headers,
     _search_original_line,
 )
 from bouncekit._status import _STATUS_IN_TEXT, _iter_status_codes, find_status_codes
 from bouncekit._text import (
     _REPLY_CODE_STRONG,
+    ParsedMessage,
     _find_strong_reply_code,
     ascii_folded,
     find_reply_code,
@@ -266,3 +275,180 @@ def test_word_searches_same_as_search(text: str) -> None:
     assert _span_and_groups(phrase) == _span_and_groups(_PHRASES.search(text))
     marker = search_at_words(_ORIGINAL_MARKERS[1], text, lowered, _ORIGINAL_FLOATING_STARTS)
     assert _span_and_groups(marker) == _span_and_groups(_ORIGINAL_MARKERS[1].search(text))
+
+
+# Text made of quoted and indented header lines, white space that str.lstrip()
+# strips, and line breaks.
+_HEADER_PIECES = st.sampled_from(
+    [
+        *("\n", "\n", ">", "> ", " ", "\t", "\r", "\x1c", "\x85", "\u2028", "\xa0", "text "),
+        *("Received:", "FROM:", "to:", "X-Foo:", "x-:", "from :", f"{LONG_S}ubject:", "\n" * 58),
+    ]
+)
+
+
+@given(st.lists(_HEADER_PIECES, max_size=12).map("".join))
+@example(">>Received: x")
+@example("> \t Received: x")
+@example("lead-in\n" * 59 + "Received: x")
+@example("lead-in\n" * 60 + "Received: x")
+def test_header_block_start_same_as_line_search(text: str) -> None:
+    field = re.compile(_HEADER_START_FIELDS, re.IGNORECASE)
+    lines = text.split("\n")[:60]
+    expected = next(
+        (index for index, line in enumerate(lines) if field.match(line.removeprefix(">").lstrip())),
+        None,
+    )
+    start = _header_block_start(text)
+    assert (None if start is None else start[0]) == expected
+    if start is not None:
+        index, position = start
+        assert text[position:].split("\n", maxsplit=1)[0] == text.split("\n")[index]
+
+
+# Dates in the usual form and next to it: days, times and offsets out of range,
+# other spellings, and comments.
+_DATES = st.builds(
+    "{}{} {} {} {}:{}:{} {}{}".format,
+    st.sampled_from(["", "Fri, ", "Fri,", "fri, ", "Xyz, "]),
+    st.sampled_from(["1", "04", "31", "0", "32", "4,"]),
+    st.sampled_from(["Dec", "Feb", "dec", "DEC", "December"]),
+    st.sampled_from(["2026", "0099", "1999", "26", "99999"]),
+    st.sampled_from(["22", "00", "24", "7"]),
+    st.sampled_from(["08", "60"]),
+    st.sampled_from(["45", "60", "61"]),
+    st.sampled_from(["+0000", "-0000", "+0530", "-0800", "+2400", "+0099", "GMT", "+0000(UTC)"]),
+    st.sampled_from(["", " (UTC)", " (Pacific Standard Time)", " extra", "  "]),
+)
+
+
+def _date_or_error(parse: object, text: str) -> object:
+    assert callable(parse)
+    try:
+        value = parse(text)
+    except ValueError as exc:
+        return type(exc)
+    return (value, value.tzinfo)
+
+
+@given(_DATES)
+def test_parse_date_same_as_email_utils(text: str) -> None:
+    expected = _date_or_error(email.utils.parsedate_to_datetime, text)
+    assert _date_or_error(_parse_date, text) == expected
+
+
+_NAME_PIECES = st.sampled_from(
+    ["x", "X", "-", "i", "I", DOTTED_I, DOTLESS_I, KELVIN, "k", "\u03a3"]
+)
+_NAMES = st.lists(_NAME_PIECES, min_size=1, max_size=4).map("".join)
+
+
+@given(st.lists(_NAMES, max_size=6), _NAMES)
+def test_headers_get_same_as_plain_loop(names: list[str], wanted: str) -> None:
+    headers = Headers(tuple((name, str(index)) for index, name in enumerate(names)))
+    expected = next(
+        (value for name, value in headers.fields if name.lower() == wanted.lower()), None
+    )
+    assert headers.get(wanted) == expected
+
+
+# Content-Type values with one charset parameter and their near misses: other
+# parameters, RFC 2231 names, quotes, white space and non-ASCII letters.
+_CONTENT_TYPE_PIECES = st.sampled_from(
+    [
+        *("text/plain", "TEXT/HTML", "text", " ", "\t", "\n ", "\x1c", ";", "=", '"', "\\"),
+        *("charset", "Charset", "charset*", "charset*0", "format=flowed", "'en'"),
+        *("utf-8", "US-ASCII", "iso-2022-jp", "x.y:z", "ü", "%41"),
+    ]
+)
+
+
+@given(st.lists(_CONTENT_TYPE_PIECES, max_size=10).map("".join))
+@example('text/plain; charset="UTF-8"')
+@example("text/plain;\n\tcharset=us-ascii ")
+@example('text/plain; charset="utf-8')
+def test_content_charset_same_as_email_message(value: str) -> None:
+    plain = email.message.Message()
+    ours = ParsedMessage()
+    for message in (plain, ours):
+        message.set_raw("Content-Type", value)
+    assert ours.get_content_charset() == plain.get_content_charset()
+
+
+# Content-Type values of multipart parts and their near misses: RFC 2231 names,
+# quotes, backslashes, angle brackets, white space and a type named "boundary".
+_BOUNDARY_PIECES = st.sampled_from(
+    [
+        *("multipart/report", "boundary", "Boundary", "boundary*", "boundary*0", "report-type"),
+        *(";", "=", '"', "\\", "<", ">", " ", "\t", "\n ", "\x1c", "'", "*"),
+        *("abc", "----=_Part_0", "delivery-status", "%41", "\u00fc"),
+    ]
+)
+
+
+@given(st.lists(_BOUNDARY_PIECES, max_size=12).map("".join))
+@example('multipart/report; report-type=delivery-status;\n\tboundary="----=_Part_0"')
+@example('multipart/mixed; boundary="<abc>"')
+@example("multipart/mixed; boundary=abc; boundary=def")
+@example("boundary; boundary=abc")
+def test_boundary_same_as_email_message(value: str) -> None:
+    plain = email.message.Message()
+    ours = ParsedMessage()
+    for message in (plain, ours):
+        message.set_raw("Content-Type", value)
+    assert ours.get_boundary() == plain.get_boundary()
+
+
+@given(st.lists(_NAMES, max_size=6), _NAMES)
+def test_parsed_message_get_same_as_message(names: list[str], wanted: str) -> None:
+    plain = email.message.Message()
+    ours = ParsedMessage()
+    for message in (plain, ours):
+        for index, name in enumerate(names):
+            message.set_raw(name, str(index))
+    assert ours.get(wanted) == plain.get(wanted)
+    assert (wanted in ours) == (wanted in plain)
+
+
+def _plain_quoted_headers(text: str) -> Headers:
+    # _quoted_headers as a plain line by line reading of the first 500 lines.
+    field = re.compile(_HEADER_START_FIELDS, re.IGNORECASE)
+    lines = text.split("\n", 500)[:500]
+    starts = [
+        i for i, line in enumerate(lines[:60]) if field.match(line.removeprefix(">").lstrip())
+    ]
+    if not starts:
+        return Headers()
+    fields: list[list[str]] = []
+    for quoted in lines[starts[0] :]:
+        line = quoted[1:].removeprefix(" ") if quoted.startswith(">") else quoted
+        if not line.strip():
+            break
+        if _HEADER_LINE.match(line) and line[:1] not in (" ", "\t"):
+            name, _, value = line.partition(":")
+            fields.append([name.strip(), value.strip()])
+        elif fields:
+            fields[-1][1] = f"{fields[-1][1]} {line.strip()}".strip()
+    headers = Headers(tuple((name, value) for name, value in fields))
+    if "Message-ID" not in headers:
+        found = re.search(
+            r"^[> \t]*Message-ID:[ \t]*(<[^<>\s]+>)", text, re.IGNORECASE | re.MULTILINE
+        )
+        if found:
+            headers = Headers((*headers.fields, ("Message-ID", found[1])))
+    return headers
+
+
+_QUOTED_PIECES = st.sampled_from(
+    [
+        *("\n", "\n", "\n", ">", "> ", " ", "\t", "\r", "text", "Received: x", "From: a"),
+        *("Subject:", "message-id: <a@b>", "Message-ID:<c@d>", "<e@f>", "X-A: 1", "\n" * 499),
+    ]
+)
+
+
+@given(st.lists(_QUOTED_PIECES, max_size=14).map("".join))
+@example("Received: x\n" * 510 + "\nMessage-ID: <a@b>")
+@example("lead-in\n> From: a\n>  folded\n>\nbody\n Message-ID: <a@b>")
+def test_quoted_headers_same_as_line_reading(text: str) -> None:
+    assert _quoted_headers(text).fields == _plain_quoted_headers(text).fields

@@ -222,3 +222,14 @@ def test_decode_edit_never_yields_other_ids(position: int, character: str) -> No
     # decoding), or put in the character that was there.
     assert edited == message_id or index == 0 or index > message_id.index("@")
     assert (decoded.delivery_id, decoded.recipient_id) == ("c42-000123", "981234")
+
+
+@pytest.mark.parametrize("value", [None, 1.5, b"abc", True, ["x"]])
+def test_encode_id_wrong_type(value: object) -> None:
+    with pytest.raises(TypeError, match="must be a str or an int"):
+        CODEC.encode(value, "r1")  # type: ignore[arg-type]
+
+
+def test_decode_not_text() -> None:
+    with pytest.raises(TypeError, match="as str"):
+        CODEC.decode(None)  # type: ignore[arg-type]

@@ -338,3 +338,21 @@ def test_read_only_in_unwritable_folder() -> None:
         pytest.skip(f"the unprivileged Python cannot import bouncekit: {result.stderr[-200:]}")
     assert result.stderr == ""
     assert result.stdout.strip() == "{'delivery': 1}"
+
+
+@pytest.mark.parametrize("message_id", [None, 5])
+def test_record_id_not_text(tmp_path: Path, message_id: object) -> None:
+    with SQLiteCorrelator(tmp_path / "sent.db") as store, pytest.raises(TypeError, match="str"):
+        store.record(message_id, {})  # type: ignore[arg-type]
+
+
+def test_record_many_not_pairs(tmp_path: Path) -> None:
+    with SQLiteCorrelator(tmp_path / "sent.db") as store:
+        with pytest.raises(TypeError, match="pairs"):
+            store.record_many([("<a@x>",)])  # type: ignore[list-item]
+        assert store.count() == 0
+
+
+def test_path_not_text() -> None:
+    with pytest.raises(TypeError, match="database path"):
+        SQLiteCorrelator(None)  # type: ignore[arg-type]

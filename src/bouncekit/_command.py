@@ -112,7 +112,11 @@ _PHRASE_STARTS: Final = (
 
 def _phrase_command(text: str) -> str | None:
     lowered = text.lower()
-    if not any(key in lowered for key in _PHRASE_KEYS):
+    # A plain loop, because the generator behind any() cost more than the tests.
+    for key in _PHRASE_KEYS:
+        if key in lowered:
+            break
+    else:
         return None
     found = search_at_words(_PHRASES, text, lowered, _PHRASE_STARTS)
     if found is None:

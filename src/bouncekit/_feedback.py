@@ -22,7 +22,7 @@ import attrs
 from bouncekit._address import find_addresses
 from bouncekit._message import RETURNED_TYPES, headers_of, normalize_message_id, returned_headers
 from bouncekit._model import Action, Bounce, BounceKind, Headers, Recipient
-from bouncekit._status import StatusCode
+from bouncekit._status import status_code
 from bouncekit._text import part_text, repair_text
 
 __all__ = [
@@ -231,7 +231,7 @@ def auto_reply(base: Bounce, text: str = "") -> Bounce:
         address = named[0] if named else responder
         if address:
             # RFC 3463 section 3: X.0.0 when only the class is known, here permanent.
-            status = StatusCode(5, 0, 0)
+            status = status_code(5, 0, 0)
             recipient = Recipient(address, action=Action.FAILED, status=status, diagnostic=closed)
             return attrs.evolve(
                 base,

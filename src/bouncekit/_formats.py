@@ -59,7 +59,7 @@ from bouncekit._model import (
     Recipient,
     RecipientFields,
 )
-from bouncekit._status import StatusCode, find_status_codes
+from bouncekit._status import StatusCode, find_status_codes, status_code
 from bouncekit._text import (
     ascii_folded,
     find_reply_code,
@@ -198,15 +198,23 @@ def _search_original_line(text: str) -> re.Match[str] | None:
 
 # A header field line of a quoted message.
 _HEADER_LINE = re.compile(r"^[!-9;-~]+:")
-_QUOTED_MESSAGE_ID = re.compile(
-    r"^[> \t]*Message-ID:[ \t]*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE
+# A quoted Message-ID field at the start of the text, and at the start of a later
+# line. A pattern that starts with a fixed character is scanned for much faster
+# than one with "^", which the engine tries at every position of the text.
+_QUOTED_MESSAGE_ID = re.compile(r"[> \t]*Message-ID:[ \t]*(<[^<>\s]+>)", re.IGNORECASE)
+_QUOTED_MESSAGE_ID_LATER = re.compile(r"\n[> \t]*Message-ID:[ \t]*(<[^<>\s]+>)", re.IGNORECASE)
+# Lines that start a quoted header block even after text, after one ">" and any
+# white space other than a line break, which str.lstrip() strips from a line too.
+_HEADER_START_FIELDS = (
+    r"(?:received|return-path|message-id|from|to|subject|date|x-[\w-]+|mime-version|"
+    r"delivered-to|dkim-signature|authentication-results|reply-to):"
 )
-# Lines that start a quoted header block even after text.
-_HEADER_START = re.compile(
-    r"^(?:received|return-path|message-id|from|to|subject|date|x-[\w-]+|mime-version|"
-    r"delivered-to|dkim-signature|authentication-results|reply-to):",
-    re.IGNORECASE,
-)
+_HEADER_START = re.compile(rf">?[^\S\n]*{_HEADER_START_FIELDS}", re.IGNORECASE)
+# The same at the start of any later line. A pattern that starts with a fixed
+# character is scanned for much faster than one tried at every line.
+_HEADER_START_LATER = re.compile(rf"\n>?[^\S\n]*{_HEADER_START_FIELDS}", re.IGNORECASE)
+# The number of lines at the start of a quoted text searched for a header block.
+_MAX_LEAD_IN_LINES = 60
 # The fields a copy of a message starts with when it is quoted whole. A
 # forwarded notice starts with From/Date/To instead, so those do not count.
 _TRACE_START = re.compile(
@@ -483,23 +491,18 @@ def _quoted_headers(text: str) -> Headers:
     block. The ``Message-ID`` is looked for in the whole quoted text when the
     block has none, since it is what a sender needs most.
     """
-    # A header block is rarely longer than a few hundred lines; the body after
-    # it is not needed here. Lines are unquoted as they are read, because the
-    # block usually ends long before the last of them.
-    lines = text.split("\n", _MAX_HEADER_LINES)[:_MAX_HEADER_LINES]
-    start = next(
-        (
-            i
-            for i, line in enumerate(lines[:60])
-            if _HEADER_START.match(_unquote_line(line).lstrip())
-        ),
-        None,
-    )
+    start = _header_block_start(text)
     if start is None:
         return Headers()
+    index, position = start
     fields: list[list[str]] = []
-    for quoted_line in lines[start:]:
-        line = _unquote_line(quoted_line)
+    # A header block is rarely longer than a few hundred lines, so only the first
+    # _MAX_HEADER_LINES lines of the text are read. Each line is cut out and
+    # unquoted as it is read, up to the blank line that ends the block, because
+    # a quoted text can run to tens of kilobytes after it.
+    for _ in range(index, _MAX_HEADER_LINES):
+        end = text.find("\n", position)
+        line = _unquote_line(text[position:] if end < 0 else text[position:end])
         if not line.strip():
             break
         if _HEADER_LINE.match(line) and line[:1] not in (" ", "\t"):
@@ -507,12 +510,31 @@ def _quoted_headers(text: str) -> Headers:
             fields.append([name.strip(), value.strip()])
         elif fields:
             fields[-1][1] = f"{fields[-1][1]} {line.strip()}".strip()
+        if end < 0:
+            break
+        position = end + 1
     headers = Headers(tuple((name, repair_text(value)) for name, value in fields))
     if "Message-ID" not in headers:
-        found = _QUOTED_MESSAGE_ID.search(text)
+        found = _QUOTED_MESSAGE_ID.match(text) or _QUOTED_MESSAGE_ID_LATER.search(text)
         if found:
             headers = Headers((*headers.fields, ("Message-ID", found[1])))
     return headers
+
+
+def _header_block_start(text: str) -> tuple[int, int] | None:
+    """
+    Find the first of the lead-in lines of *text* that starts a header field.
+
+    Returns:
+        The line's index and the index of its first character, or ``None``.
+    """
+    if _HEADER_START.match(text):
+        return 0, 0
+    found = _HEADER_START_LATER.search(text)
+    if found is None:
+        return None
+    index = text.count("\n", 0, found.start()) + 1
+    return (index, found.start() + 1) if index < _MAX_LEAD_IN_LINES else None
 
 
 def _unquote_line(line: str) -> str:
@@ -669,7 +691,14 @@ def _pick_reply_code(texts: Iterable[str]) -> str | None:
 
 
 def _recipient(
-    address: str, diagnostic: str, notice_text: str, temporary: bool, delayed: bool
+    address: str,
+    diagnostic: str,
+    notice_text: str,
+    temporary: bool,
+    delayed: bool,
+    *,
+    command: str | None,
+    remote_mta: str | None = None,
 ) -> Recipient:
     texts = [diagnostic, notice_text] if diagnostic else [notice_text]
     status = _pick_status(texts)
@@ -680,9 +709,9 @@ def _recipient(
         # NOTE: with no written code the class comes from the reply code, then
         # from the notice's wording; subject and detail stay 0.
         if reply_code and reply_code[0] in "45":
-            status = StatusCode(int(reply_code[0]), 0, 0)
+            status = status_code(int(reply_code[0]), 0, 0)
         else:
-            status = StatusCode(4 if temporary or delayed else 5, 0, 0)
+            status = status_code(4 if temporary or delayed else 5, 0, 0)
     action = Action.DELAYED if status.is_transient and delayed else Action.FAILED
     if status.is_success:
         action = Action.DELIVERED
@@ -692,6 +721,8 @@ def _recipient(
         status=status,
         reply_code=reply_code,
         diagnostic=diagnostic or None,
+        remote_mta=remote_mta,
+        command=command,
     )
 
 
@@ -765,9 +796,18 @@ def _failed_recipients(
             reply = _REPLY_LINE.search(notice_text)
             if reply is not None:
                 diagnostic = f"{reply[0].strip()} {diagnostic}"
-        recipient = _recipient(entry.address, diagnostic, whole, temporary, delayed)
         command = find_command(diagnostic) or command_in_notice(entry.address, notice_text)
-        recipients.append(attrs.evolve(recipient, command=command, remote_mta=remote_mta))
+        recipients.append(
+            _recipient(
+                entry.address,
+                diagnostic,
+                whole,
+                temporary,
+                delayed,
+                command=command,
+                remote_mta=remote_mta,
+            )
+        )
     return recipients
 
 
@@ -1054,7 +1094,7 @@ def _with_class(recipient: Recipient) -> Recipient:
     code = recipient.reply_code
     if recipient.status is not None or not code or code[0] not in "45":
         return recipient
-    return attrs.evolve(recipient, status=StatusCode(int(code[0]), 0, 0))
+    return attrs.evolve(recipient, status=status_code(int(code[0]), 0, 0))
 
 
 _WRITER_PREFIXES = tuple(prefix for writer in DSN_WRITERS for prefix in writer.field_prefixes)
@@ -1072,9 +1112,13 @@ def dsn_format_name(headers: Headers, status: DeliveryStatus | None) -> str:
     else:
         reporting = ""
     # Only the few names with some writer's prefix are kept for the loop below.
+    # Every prefix starts with "x-" (a test checks this), so other names are not
+    # lower-cased: only "x" and "X" become "x" in lower case.
     names = []
     for group in fields:
         for name, _ in group:
+            if name[:1] not in ("x", "X"):
+                continue
             lowered = name.lower()
             if lowered.startswith(_WRITER_PREFIXES):
                 names.append(lowered)
@@ -1093,8 +1137,9 @@ def complete_bounce(message: Message, parts: Sequence[Message], base: Bounce) ->
 
     A message with an ARF part becomes a complaint. One with no DSN part is
     read as a mail server's own notice or an auto-reply. A DSN that names no
-    recipient gets them from its text or returned message, and every DSN is
-    named after the MTA that wrote it.
+    recipient gets them from its text or returned message. The RFC 3464
+    parser has already named each DSN after the MTA that wrote it, with
+    :func:`dsn_format_name`.
     """
     feedback = complaint(message, parts, base)
     if feedback is not None:
@@ -1116,4 +1161,4 @@ def complete_bounce(message: Message, parts: Sequence[Message], base: Bounce) ->
                 original_headers=original,
                 original_message_id=normalize_message_id(original.get("Message-ID")),
             )
-    return attrs.evolve(base, format=dsn_format_name(base.headers, base.delivery_status))
+    return base

@@ -142,12 +142,37 @@ def compile_pattern(text: str) -> regex.Pattern[str]:
         raise ValueError(msg) from None
 
 
-Alternative = tuple[frozenset[str] | None, regex.Pattern[str]]
+Alternative = tuple[tuple[str, ...] | None, regex.Pattern[str]]
 """One pattern of a rule, with the literals one of which its every match contains."""
 
 
 def _alternative(text: str) -> Alternative:
-    return required_literals(text), compile_pattern(text)
+    # A tuple is iterated faster than a set, and the order of the tests does not matter.
+    literals = required_literals(text)
+    return (None if literals is None else tuple(sorted(literals))), compile_pattern(text)
+
+
+def _rule_literals(alternatives: tuple[Alternative, ...]) -> tuple[str, ...] | None:
+    """
+    Return literals one of which any text that one of the *alternatives* matches contains.
+
+    ``None`` means that some pattern has no required literals. A literal that
+    contains a shorter one of the others is left out, because a text that
+    contains it contains the shorter one too.
+    """
+    found: set[str] = set()
+    for literals, _ in alternatives:
+        if literals is None:
+            return None
+        found.update(literals)
+    if not found:
+        return None
+    shortest = {
+        literal
+        for literal in found
+        if not any(other != literal and other in literal for other in found)
+    }
+    return tuple(sorted(shortest))
 
 
 class CompiledRule:
@@ -169,7 +194,9 @@ class CompiledRule:
         "domain_exact",
         "domain_globs",
         "formats",
+        "has_domains",
         "kinds",
+        "literals",
         "needs_text",
         "reply_exact",
         "reply_prefixes",
@@ -200,13 +227,15 @@ class CompiledRule:
         domains = [_parse_domain(name) for name in conditions.domain]
         self.domain_exact = frozenset(d for d in domains if not _has_glob(d))
         self.domain_globs = tuple(re.compile(fnmatch.translate(d)) for d in domains if _has_glob(d))
+        self.has_domains = bool(domains)
         self.alternatives = tuple(_alternative(text) for text in conditions.diagnostic)
+        self.literals = _rule_literals(self.alternatives)
         self.needs_text = bool(domains or self.alternatives)
 
     def match_key(self, key: FactsKey, status_text: str) -> tuple[Evidence, ...] | None:
         """Return the evidence when the conditions on *key* hold, else ``None``."""
         kind, format_name, action, status, reply, command, has_text, has_domain = key
-        if (self.alternatives and not has_text) or (self._has_domains() and not has_domain):
+        if (self.alternatives and not has_text) or (self.has_domains and not has_domain):
             return None
         evidence: list[Evidence] = []
         if self.kinds:
@@ -241,22 +270,40 @@ class CompiledRule:
         """
         Return the evidence when the domain and pattern conditions hold, else ``None``.
 
-        When a pattern runs out of time, the rule's id is added to *timed_out*.
+        The first pattern that matches gives the diagnostic evidence. When a pattern
+        runs out of time, it counts as not matching, and the rule's id is added to
+        *timed_out* once, so the classification can report it.
         """
         evidence: tuple[Evidence, ...] = ()
-        if self.domain_exact or self.domain_globs:
+        if self.has_domains:
             if not self._domain_matches(facts.domain):
                 return None
             evidence = (Evidence("domain", facts.domain),)
-        if self.alternatives:
-            found = _search(self.alternatives, facts, timeout, self.rule.id, timed_out)
-            if found is None:
-                return None
-            evidence = (*evidence, Evidence("diagnostic", found))
-        return evidence
-
-    def _has_domains(self) -> bool:
-        return bool(self.domain_exact or self.domain_globs)
+        if not self.alternatives:
+            return evidence
+        # This runs for every candidate rule of every recipient, so the search is
+        # written out here, with plain loops: a call or a generator expression
+        # per pattern cost more than the substring tests themselves.
+        diagnostic = facts.diagnostic
+        if not diagnostic:
+            return None
+        folded = facts.folded
+        for literals, pattern in self.alternatives:
+            if literals is not None:
+                for literal in literals:
+                    if literal in folded:
+                        break
+                else:
+                    continue
+            try:
+                found = pattern.search(diagnostic, timeout=timeout)
+            except TimeoutError:
+                if self.rule.id not in timed_out:
+                    timed_out.append(self.rule.id)
+                continue
+            if found is not None:
+                return (*evidence, Evidence("diagnostic", str(found.group())[:_EVIDENCE_LENGTH]))
+        return None
 
     def _status_matches(self, status: tuple[int, int, int] | None) -> bool:
         if status is None:
@@ -278,38 +325,3 @@ class CompiledRule:
 
 def _has_glob(text: str) -> bool:
     return any(char in text for char in "*?[")
-
-
-def _search(
-    alternatives: tuple[Alternative, ...],
-    facts: Facts,
-    timeout: float,
-    rule_id: str,
-    timed_out: list[str],
-) -> str | None:
-    """
-    Return the text the first matching pattern matched, or ``None``.
-
-    A pattern that runs out of time counts as not matching, and adds *rule_id* to
-    *timed_out* once, so the classification can report it.
-    """
-    if not facts.diagnostic:
-        return None
-    folded = facts.folded
-    for literals, pattern in alternatives:
-        if literals is not None:
-            # A plain loop: a generator expression costs more than the checks themselves.
-            for literal in literals:
-                if literal in folded:
-                    break
-            else:
-                continue
-        try:
-            found = pattern.search(facts.diagnostic, timeout=timeout)
-        except TimeoutError:
-            if rule_id not in timed_out:
-                timed_out.append(rule_id)
-            continue
-        if found is not None:
-            return str(found.group())[:_EVIDENCE_LENGTH]
-    return None

@@ -11,7 +11,7 @@ from email.message import Message
 
 from bouncekit._dsn import DSN_TYPES
 from bouncekit._model import Headers
-from bouncekit._text import normalize_newlines, part_text, strip_comments, unfold
+from bouncekit._text import ParsedMessage, normalize_newlines, part_text, strip_comments, unfold
 
 __all__ = [
     "RETURNED_TYPES",
@@ -33,23 +33,6 @@ RETURNED_TYPES = frozenset(
 _MSGID = re.compile(r"<([^<>]*)>")
 
 
-class _ParsedMessage(Message):
-    """
-    A message that computes its content type once.
-
-    The parsers ask every part for its content type many times, and the
-    standard library parses the Content-Type field again on each call. A
-    message bouncekit parsed itself is never changed afterwards.
-    """
-
-    _content_type: str | None = None
-
-    def get_content_type(self) -> str:
-        if self._content_type is None:
-            self._content_type = super().get_content_type()
-        return self._content_type
-
-
 def read_message(raw: bytes | str | Message) -> Message:
     """
     Parse *raw* with the ``compat32`` policy, accepting LF, CRLF and CR line endings.
@@ -65,7 +48,7 @@ def read_message(raw: bytes | str | Message) -> Message:
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogateescape")
     return email.message_from_bytes(
-        normalize_newlines(raw), _class=_ParsedMessage, policy=email.policy.compat32
+        normalize_newlines(raw), _class=ParsedMessage, policy=email.policy.compat32
     )
 
 
@@ -95,7 +78,13 @@ def headers_of(message: Message) -> Headers:
     ``raw_items`` keeps 8-bit bytes as the surrogates ``unfold`` decodes, where
     ``items`` would turn them into replacement characters.
     """
-    return Headers(tuple([(name, unfold(str(value))) for name, value in message.raw_items()]))
+    fields = []
+    for name, value in message.raw_items():
+        text = str(value)
+        # Most values are one line of ASCII, which unfold() would only strip, and
+        # a message has dozens of fields, so the call is left out for those.
+        fields.append((name, text.strip() if text.isascii() and "\n" not in text else unfold(text)))
+    return Headers(tuple(fields))
 
 
 def returned_headers(part: Message) -> Headers:

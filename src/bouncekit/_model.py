@@ -158,6 +158,15 @@ class Headers:
     def get(self, name: str, default: str | None = None) -> str | None:
         """Return the first value of field *name*, or *default*."""
         wanted = name.lower()
+        if wanted.isascii():
+            # In Python 3.11 only the dotted capital I changes length in lower case,
+            # and its lower case is not ASCII. So a field name that matches an ASCII
+            # name has that name's length, and the test skips lower-casing most names.
+            length = len(wanted)
+            for field_name, value in self.fields:
+                if len(field_name) == length and field_name.lower() == wanted:
+                    return value
+            return default
         for field_name, value in self.fields:
             if field_name.lower() == wanted:
                 return value

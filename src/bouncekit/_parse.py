@@ -18,7 +18,7 @@ from bouncekit._dsn import (
     with_notice_text,
     with_status_comment,
 )
-from bouncekit._formats import complete_bounce
+from bouncekit._formats import complete_bounce, dsn_format_name
 from bouncekit._message import (
     RETURNED_TYPES,
     headers_of,
@@ -331,13 +331,14 @@ def _parse_dsn(message: Message, parts: list[Message]) -> Bounce:
             recipients.append(with_status_comment(with_notice_text(recipient, notice)))
     if not recipients:
         defects.append(Defect("no-recipients", "the DSN reports on no recipient"))
+    headers = headers_of(message)
     return Bounce(
         kind=BounceKind.DSN,
-        format="rfc3464",
+        format=dsn_format_name(headers, delivery_status),
         recipients=tuple(recipients),
         original_message_id=normalize_message_id(original_headers.get("Message-ID")),
         original_headers=original_headers,
         delivery_status=delivery_status,
-        headers=headers_of(message),
+        headers=headers,
         defects=tuple(defects),
     )

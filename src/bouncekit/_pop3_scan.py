@@ -68,7 +68,9 @@ class Pop3Options:
     The command line's POP3 settings.
 
     Attributes:
-        delete: Delete each message whose record was written without an error.
+        delete: Delete each message whose record was written without an error,
+            except one that is not a bounce (kind ``not_bounce``), such as a
+            person's reply to the bounce address.
         seen: The unique-ids already reported, by mailbox (``--keep-seen``), so
             messages left on the server are not reported twice.
         ca_file: A PEM file of certificates to trust instead of the system's.
@@ -230,6 +232,7 @@ def _scan_mailbox(
     seen = options.seen.ids(target.mailbox) if options.seen is not None else frozenset()
     listed: set[str] | None = None
     written: set[str] = set()
+    kept = 0
     try:
         with box:
             infos = box.list_messages()
@@ -240,18 +243,28 @@ def _scan_mailbox(
                 source = f"pop3://{host}/{message.uid}"
                 if message.data is None:
                     error = message.error or "cannot fetch the message"
-                    yield scan_item(ScanItem(source, error=error), options.correlate)
+                    record = scan_item(ScanItem(source, error=error), options.correlate)
                 else:
-                    yield scan_item(
+                    record = scan_item(
                         ScanItem(source, message.data), options.correlate, options.rules
                     )
+                yield record
                 # The generator resumes here only after the record was written.
                 written.add(message.uid)
                 if options.delete and message.data is not None:
-                    box.mark_deleted(message.uid)
+                    # A message that is not a bounce may be a person's mail: it stays.
+                    if record["kind"] == "not_bounce":
+                        kept += 1
+                    else:
+                        box.mark_deleted(message.uid)
             flush()
             result = box.commit()
             logger.info("%s: %d records, %d deleted", host, len(written), len(result.deleted))
+            if options.delete:
+                note = f"bouncekit: deleted {len(result.deleted)} message(s) from {target.mailbox}"
+                if kept:
+                    note += f"; kept {kept} that are not bounces"
+                print(note, file=sys.stderr)
     except BounceKitError as exc:
         # MarksLostError among them: the session ended early and deleted nothing.
         yield error_record(f"pop3://{host}", str(exc))
@@ -287,7 +300,10 @@ def add_pop3_arguments(parser: argparse.ArgumentParser) -> None:
     pop3.add_argument(
         "--delete",
         action="store_true",
-        help="delete each message from the server once its record is written without an error",
+        help=(
+            "delete each message from the server once its record is written without an error; "
+            "messages that are not bounces (kind not_bounce) stay on the server"
+        ),
     )
     pop3.add_argument(
         "--keep-seen",

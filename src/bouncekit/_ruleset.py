@@ -246,9 +246,19 @@ class RuleSet:
         if candidates is None:
             candidates = self._find_candidates(facts)
         timed_out: list[str] = []
+        folded = facts.folded
         for compiled, key_evidence in candidates:
             evidence = key_evidence
             if compiled.needs_text:
+                # Most candidate rules fail on their literals, and testing them here
+                # saves a method call for each of those.
+                literals = compiled.literals
+                if literals is not None:
+                    for literal in literals:
+                        if literal in folded:
+                            break
+                    else:
+                        continue
                 text_evidence = compiled.match_text(facts, self._timeout, timed_out)
                 if text_evidence is None:
                     continue

@@ -121,6 +121,10 @@ def _b32decode(text: str) -> bytes | None:
 
 
 def _encode_id(name: str, value: str | int) -> bytes:
+    # A bool is an int, and None or another object would be signed as its text.
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        msg = f"the {name} must be a str or an int, not {type(value).__name__}"
+        raise TypeError(msg)
     text = str(value)
     data = text.encode("utf-8")
     if not data or len(data) > _MAX_ID_BYTES:
@@ -198,6 +202,7 @@ class SignedIdCodec:
         Raises:
             CorrelationError: An id is empty or longer than 64 bytes, or the
                 codec has no :attr:`domain`.
+            TypeError: An id is neither a ``str`` nor an ``int``.
         """
         if self.domain is None:
             msg = (
@@ -235,6 +240,9 @@ class SignedIdCodec:
                 signature. An edit that keeps the id well-formed is reported
                 as forged too, because without the key the two look the same.
         """
+        if not isinstance(message_id, str):
+            msg = f"decode() takes a Message-ID as str, not {type(message_id).__name__}"
+            raise TypeError(msg)
         text = message_id.strip().strip("<>")
         if not text.lower().startswith(_PREFIX):
             msg = (

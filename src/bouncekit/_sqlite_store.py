@@ -90,6 +90,9 @@ class SQLiteCorrelator:
     def __init__(
         self, path: str | os.PathLike[str], *, timeout: float = 30.0, read_only: bool = False
     ) -> None:
+        if not isinstance(path, str | os.PathLike):
+            msg = f"the database path must be a str or a path, not {type(path).__name__}"
+            raise TypeError(msg)
         self.path = Path(path)
         self.timeout = timeout
         self.read_only = read_only
@@ -117,6 +120,7 @@ class SQLiteCorrelator:
         Raises:
             CorrelationError: *record* is ``None`` or not serialisable as JSON.
             StoreError: The database could not be written.
+            TypeError: *message_id* is not a ``str``.
         """
         row = self._row(message_id, record, time.time())
         with self._write() as connection:
@@ -136,11 +140,17 @@ class SQLiteCorrelator:
         Raises:
             CorrelationError: A record is ``None`` or not serialisable as JSON.
             StoreError: The database could not be written.
+            TypeError: An item is not a ``(message_id, record)`` pair, or an id
+                is not a ``str``.
         """
         now = time.time()
         total = 0
         batch: list[tuple[str, str, float]] = []
-        for message_id, record in records:
+        for pair in records:
+            if not isinstance(pair, tuple | list) or len(pair) != 2:
+                msg = f"record_many() takes (message_id, record) pairs, not {pair!r}"
+                raise TypeError(msg)
+            message_id, record = pair
             batch.append(self._row(message_id, record, now))
             if len(batch) >= _BATCH:
                 total += self._write_batch(batch)
@@ -313,6 +323,9 @@ class SQLiteCorrelator:
 
     @staticmethod
     def _row(message_id: str, record: Any, now: float) -> tuple[str, str, float]:
+        if not isinstance(message_id, str):
+            msg = f"the Message-ID to store must be a str, not {type(message_id).__name__}"
+            raise TypeError(msg)
         key = store_key(message_id)
         if not key:
             msg = (

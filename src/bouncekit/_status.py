@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from typing import Final
 
 import attrs
 
-__all__ = ["StatusCode", "find_status_codes"]
+__all__ = ["StatusCode", "find_status_codes", "status_code"]
 
 # RFC 3463 section 2: class "." subject "." detail, where class is 2, 4 or 5 and
 # subject and detail are each one to three digits without leading zeros. Real
@@ -149,6 +150,8 @@ class StatusCode:
         found = _STATUS.match(text)
         if found is None:
             return None
+        if cls is StatusCode:
+            return status_code(int(found[1]), int(found[2]), int(found[3]))
         return cls(int(found[1]), int(found[2]), int(found[3]))
 
     def __str__(self) -> str:
@@ -209,6 +212,18 @@ class StatusCode:
         return _DETAILS.get((self.subject, self.detail), self.subject_description)
 
 
+@functools.lru_cache(maxsize=1024)
+def status_code(class_: int, subject: int, detail: int) -> StatusCode:
+    """
+    Return ``StatusCode(class_, subject, detail)``, shared between the calls that ask for it.
+
+    Codes are frozen, so one instance serves every message that writes the same
+    code, and the validators run once per code. Mail servers write a few hundred
+    distinct codes, which the cache holds.
+    """
+    return StatusCode(class_, subject, detail)
+
+
 # A reply code right before the enhanced code: "550 5.1.1", "550-5.1.1", "550 #5.1.0".
 _AFTER_REPLY_CODE = re.compile(r"[245]\d\d[ -]['\"(]?#?$")
 
@@ -247,7 +262,7 @@ def find_status_codes(text: str, *, prefer_replies: bool = False) -> list[Status
     found = []
     after_reply = []
     for match in _iter_status_codes(text):
-        code = StatusCode(int(match[1]), int(match[2]), int(match[3]))
+        code = status_code(int(match[1]), int(match[2]), int(match[3]))
         before = text[max(0, match.start() - 6) : match.start()]
         if prefer_replies and _AFTER_REPLY_CODE.search(before):
             after_reply.append(code)

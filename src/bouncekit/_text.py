@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import email.utils
 import re
 from collections.abc import Iterable
 from email.message import Message
+from typing import Any
 
 __all__ = [
+    "ParsedMessage",
     "ascii_folded",
     "find_reply_code",
     "normalize_newlines",
@@ -188,14 +191,127 @@ _JAPANESE_CHARSETS = frozenset(
 )
 
 
+# Content-Type parameters that the standard library splits at each semicolon
+# and reads without RFC 2231 rules: names without "*", values that are a token
+# or a quoted string without a backslash or semicolon. The white space is what
+# str.strip() removes from ASCII text, less the four separator controls.
+_BLANKS = r"[ \t\r\n\x0b\x0c]*"
+_PARAMETER_PATTERN = (
+    rf';{_BLANKS}([^\x00-\x20;"=*\\\x7f]+){_BLANKS}={_BLANKS}'
+    rf'("[^\x00-\x1f;"\\\x7f]*"|[^\x00-\x20;"\\\x7f]+){_BLANKS}'
+)
+_PARAMETER = re.compile(_PARAMETER_PATTERN)
+_PLAIN_PARAMETERS = re.compile(
+    rf'{_BLANKS}([^\x00-\x20;"=\\\x7f]+){_BLANKS}(?:{_PARAMETER_PATTERN})*'
+)
+
+
+class ParsedMessage(Message):
+    """
+    A message or part that bouncekit parsed itself, which computes some values once.
+
+    The parsers ask every part for its content type many times, and the
+    standard library parses the Content-Type field again on each call. Several
+    parsers read the same text part too. A message bouncekit parsed itself is
+    never changed afterwards, so these values stay valid.
+    """
+
+    _content_type: str | None = None
+    _text: str | None = None
+
+    def get_content_type(self) -> str:
+        if self._content_type is None:
+            self._content_type = super().get_content_type()
+        return self._content_type
+
+    def get(self, name: str, failobj: Any = None) -> Any:
+        # Message.get() lower-cases every field name on each call, and the parsers
+        # look up several fields of each part. An ASCII name can only match a field
+        # name of its own length, as Headers.get() explains, so most are skipped.
+        wanted = name.lower()
+        if not wanted.isascii():
+            return super().get(name, failobj)
+        length = len(wanted)
+        for field_name, value in self._headers:  # type: ignore[attr-defined]
+            if len(field_name) == length and field_name.lower() == wanted:
+                return self.policy.header_fetch_parse(field_name, value)
+        return failobj
+
+    def __contains__(self, name: str) -> bool:
+        wanted = name.lower()
+        if not wanted.isascii():
+            return super().__contains__(name)
+        length = len(wanted)
+        for field_name, _ in self._headers:  # type: ignore[attr-defined]
+            if len(field_name) == length and field_name.lower() == wanted:
+                return True
+        return False
+
+    # The standard library reads a parameter by parsing every parameter of the
+    # field with the RFC 2231 rules, which costs several microseconds, and its
+    # parser reads the boundary of every multipart part. A field with plain
+    # parameters is split here instead, and the value goes through the
+    # standard library's own unquoting steps, so the result is the same, which
+    # a test checks. Any other field goes to the standard library.
+
+    def get_content_charset(self, failobj: Any = None) -> Any:
+        parameters = _plain_parameters(self.get("Content-Type"))
+        if parameters is None:
+            return super().get_content_charset(failobj)
+        raw = parameters.get("charset")
+        return failobj if raw is None else _unquoted(raw).lower()
+
+    def get_boundary(self, failobj: Any = None) -> Any:
+        parameters = _plain_parameters(self.get("Content-Type"))
+        if parameters is None:
+            return super().get_boundary(failobj)
+        raw = parameters.get("boundary")
+        if raw is None:
+            return failobj
+        return email.utils.collapse_rfc2231_value(_unquoted(raw)).rstrip()
+
+
+def _plain_parameters(value: object) -> dict[str, str] | None:
+    """
+    Return the raw value of each parameter of a plain Content-Type *value*, by lower-cased name.
+
+    The type itself is a parameter with an empty value, as the standard library
+    reads it. A name that occurs twice keeps its first value. ``None`` means
+    that the value is not plain.
+    """
+    if not isinstance(value, str) or not value.isascii():
+        return None
+    field = _PLAIN_PARAMETERS.fullmatch(value)
+    if field is None:
+        return None
+    parameters = {field[1].lower(): ""}
+    for parameter in _PARAMETER.finditer(value, field.end(1)):
+        parameters.setdefault(parameter[1].lower(), parameter[2])
+    return parameters
+
+
+def _unquoted(raw: str) -> str:
+    """Return what ``Message.get_param()`` returns for a parameter written as *raw*."""
+    return email.utils.unquote('"' + email.utils.quote(email.utils.unquote(raw)) + '"')
+
+
 def part_text(part: Message) -> str:
     """
     Return the decoded text of a non-multipart *part*.
 
     The transfer encoding is undone and the declared charset used, with UTF-8,
     the other Japanese encodings for a Japanese charset, and then Latin-1 as
-    fallbacks, so this never raises on bad input.
+    fallbacks, so this never raises on bad input. The text of a
+    :class:`ParsedMessage` is decoded once.
     """
+    if not isinstance(part, ParsedMessage):
+        return _decoded_text(part)
+    if part._text is None:
+        part._text = _decoded_text(part)
+    return part._text
+
+
+def _decoded_text(part: Message) -> str:
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         return ""
