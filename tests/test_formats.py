@@ -1108,6 +1108,85 @@ def test_transcript_entry_stops_at_next_session() -> None:
     assert zoe.command == "RCPT"
 
 
+def test_reply_lines_when_entry_empty() -> None:
+    body = (
+        "The original message was received at Mon, 4 Mar 2024 10:00:00 +0000\n"
+        "from app.example.com\n\n"
+        "   ----- The following addresses had permanent fatal errors -----\n"
+        ">>> kai@example.net <kai@example.net>\n\n"
+        "   ----- Transcript of session follows -----\n"
+        "550-Mailbox closed\n"
+        "550 no mailbox here by that name\n"
+    )
+    bounce = bouncekit.parse(notice(body, sender="MAILER-DAEMON <mailer-daemon@mx.example.org>"))
+    (recipient,) = bounce.recipients
+    assert recipient.diagnostic == "550-Mailbox closed 550 no mailbox here by that name"
+
+
+def test_exim_introduction_not_diagnostic() -> None:
+    body = (
+        "This message was created automatically by mail delivery software.\n\n"
+        "A message that you sent could not be delivered to one or more of its\n"
+        "recipients. This is a permanent error. The following address(es) failed:\n\n"
+        "  save to /var/mail/box\n"
+        "    mailbox is full\n"
+    )
+    raw = notice(
+        body, subject="Mail delivery failed", extra="X-Failed-Recipients: kai@example.net\n"
+    )
+    (recipient,) = bouncekit.parse(raw).recipients
+    assert recipient.diagnostic == "save to /var/mail/box mailbox is full"
+
+
+def test_quoted_fields_without_reason() -> None:
+    body = (
+        "-----------------------------------------\n"
+        "Your message\n\n"
+        "To:      <kai@example.net>\n"
+        "Subject: Spring news\n"
+        "Date:    Mon, 4 Mar 2024 10:00:00 +0000\n\n"
+        "Did not reach the following recipient: kai@example.net\n"
+    )
+    raw = notice(body, sender="postmaster@example.net", subject="Undeliverable: Spring news")
+    (recipient,) = bouncekit.parse(raw).recipients
+    assert recipient.address == "kai@example.net"
+    assert recipient.diagnostic is None
+
+
+def test_qmail_envelope_labels_dropped() -> None:
+    body = QMAIL.replace(
+        "192.0.2.20 does not like recipient.",
+        "From: <news@example.com> RCPT: <kai@example.net> 192.0.2.20 does not like recipient.",
+    ).replace(
+        "--- Below this line is a copy of the message.", "--- Enclosed is a copy of the message."
+    )
+    (recipient,) = bouncekit.parse(notice(body)).recipients
+    assert recipient.diagnostic == (
+        "192.0.2.20 does not like recipient. Remote host said: 550 5.1.1 <kai@example.net>: "
+        "no mailbox by that name Giving up on 192.0.2.20."
+    )
+
+
+def test_mailmarshal_reply_and_remote_mta() -> None:
+    body = (
+        "Your message:\n"
+        "   From:    news@example.com\n"
+        "   Subject: Spring news\n\n"
+        "Could not be delivered because of\n\n"
+        "550 5.1.1 No such mailbox\n\n"
+        "The following recipients were affected: \n"
+        "    kai@example.net\n\n\n"
+        "Additional Information\n"
+        "======================\n"
+        "Original Sender:    <news@example.com>\n"
+        "Remote-MTA:         <192.0.2.20>\n"
+        "Reporting-MTA:      <relay.example.org>\n"
+    )
+    (recipient,) = bouncekit.parse(notice(body, subject="Undeliverable Mail")).recipients
+    assert recipient.diagnostic == "550 5.1.1 No such mailbox"
+    assert recipient.remote_mta == "192.0.2.20"
+
+
 def test_dsn_writer_prefixes_start_with_x() -> None:
     # dsn_format_name lower-cases only the field names that start with "x" or "X".
     prefixes = [prefix for writer in DSN_WRITERS for prefix in writer.field_prefixes]

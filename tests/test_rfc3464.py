@@ -336,7 +336,7 @@ def test_diagnostic_from_paragraph_after_address() -> None:
     )
     (recipient,) = bouncekit.parse(raw).recipients
 
-    assert recipient.diagnostic == "Reason: 550 Relaying denied"
+    assert recipient.diagnostic == "550 Relaying denied"
 
 
 def test_recipient_fields_before_final_recipient() -> None:
@@ -630,3 +630,18 @@ def test_unix_exit_status_not_reply_code() -> None:
     recipient = bouncekit.parse(make_dsn(body)).recipients[0]
     assert recipient.reply_code is None
     assert recipient.diagnostic == "255"
+
+
+def test_recipient_block_reason_not_quoted_fields() -> None:
+    raw = make_dsn(NO_DIAGNOSTIC_GROUP).replace(
+        b"Your message could not be delivered.\n",
+        b"This report relates to a message you sent with the following header fields:\n\n"
+        b"  From: News <news@example.com>\n"
+        b"  To: a@example.net\n"
+        b"  Subject: Spring news\n\n"
+        b"Your message cannot be delivered to the following recipients:\n\n"
+        b"  Recipient address: a@example.net\n"
+        b"  Reason: host/domain does not accept mail\n",
+    )
+    (recipient,) = bouncekit.parse(raw).recipients
+    assert recipient.diagnostic == "host/domain does not accept mail"

@@ -481,6 +481,14 @@ def _notice_lines_about(address: str, notice: str) -> str | None:
 
 # The minimum length of the text beside the address for a line to count as a reason.
 _MIN_REASON_LENGTH = 8
+# A header field of the original message that the notice quotes, such as
+# "To: a@b" in a list of the fields of the message that failed.
+_QUOTED_FIELD = re.compile(r"\s*(?:to|cc|bcc|from|reply-to|sender|subject)\s*:")
+# A label before the address that names it and says nothing of the failure,
+# as in Oracle Communications Messaging Server's "Recipient address: a@b".
+_ADDRESS_LABEL = re.compile(r"^\s*(?:recipient|original|final)?\s*(?:address|recipient)\s*:")
+# The label of the line that follows such an address line: "Reason: ...".
+_REASON_LABEL = re.compile(r"^reason:\s*", re.IGNORECASE)
 
 
 def _notice_reason_about(address: str, notice: str) -> str | None:
@@ -494,14 +502,15 @@ def _notice_reason_about(address: str, notice: str) -> str | None:
     wanted = address.lower()
     lines = notice.splitlines()
     for index, line in enumerate(lines):
-        if wanted not in line.lower():
+        lowered = line.lower()
+        if wanted not in lowered or _QUOTED_FIELD.match(lowered):
             continue
-        rest = line.lower().replace(wanted, "").strip(" \t<>:;,.\"'()[]-")
+        rest = _ADDRESS_LABEL.sub("", lowered.replace(wanted, "")).strip(" \t<>:;,.\"'()[]-")
         if len(rest) >= _MIN_REASON_LENGTH:
             return line.strip()
         paragraph = _next_paragraph(lines, index + 1)
         if paragraph:
-            return paragraph
+            return _REASON_LABEL.sub("", paragraph)
     return None
 
 

@@ -47,6 +47,9 @@ class NoticeFormat:
         address_line: A regular expression with an ``address`` group, searched
             in each line of the block, for layouts where the failed address is
             not the first thing on its line.
+        remote_mta: A regular expression with a ``host`` group, searched in
+            the notice text with ``re.MULTILINE``, for layouts that name the
+            remote MTA once for all their recipients.
         layout: ``"text"`` for a notice written for people; ``"ses-json"`` for
             Amazon SES's JSON notifications, which have a reader of their own.
     """
@@ -63,6 +66,7 @@ class NoticeFormat:
     reason_end: tuple[str, ...] = ()
     entry_end: tuple[str, ...] = ()
     address_line: str | None = None
+    remote_mta: str | None = None
     layout: str = "text"
 
 
@@ -140,9 +144,15 @@ FORMATS: tuple[NoticeFormat, ...] = (
         block_start=(r"unable to deliver message to:",),
     ),
     NoticeFormat(
+        # The reply is above the recipients, and an "Additional Information"
+        # list of fields follows them.
         name="mailmarshal",
         body=("the following recipients were affected",),
         block_start=(r"the following recipients were affected",),
+        block_end=(r"^\s*additional information\s*$",),
+        reason_start=(r"^\s*could not be delivered because of",),
+        reason_end=(r"the following recipients were affected",),
+        remote_mta=r"^\s*remote-mta:\s*<(?P<host>[^<>\s]+)>",
     ),
     NoticeFormat(
         name="interscanmss",
@@ -170,6 +180,7 @@ FORMATS: tuple[NoticeFormat, ...] = (
         original=(
             r"^--- below this line is a copy of the message",
             r"^--- enclosed are the original headers",
+            r"^--- enclosed is a copy of the message",
         ),
     ),
     NoticeFormat(

@@ -311,6 +311,30 @@ _MAX_HEADER_LINES = 500
 _MAYBE_REPLY_CODE = re.compile(r"[245](?<!\d[245])[0-5]\d(?!\d)")
 # A line that is a server's failure reply: "550 - Requested action not taken: ...".
 _REPLY_LINE = re.compile(r"^[ \t]*[45][0-5]\d[ \t-].*$", re.MULTILINE)
+# The lines of a multi-line failure reply ("550-First line", "550 Last line").
+_REPLY_LINES = re.compile(
+    r"^[ \t]*[45][0-5]\d[ \t-].*(?:\n[ \t]*[45][0-5]\d[ \t-].*)*", re.MULTILINE
+)
+# Notice lines that are never the reason: the header fields of the original
+# that the notice quotes, lines of punctuation only, and a "Your message" heading.
+_NOT_REASON_LINE = re.compile(
+    r"^[ \t]*(?:(?:to|cc|bcc|from|subject|date|sent|reply-to)[ \t]*:.*|[-=_*#~ \t]*|your message)$",
+    re.IGNORECASE,
+)
+# The sentences that open a notice of Exim and of Exchange 2003.
+_INTRODUCTION = re.compile(
+    r"this message was created automatically by .*?\.(?=\s|$)\s*"
+    r"|a message that you sent could not be delivered to .*?\.(?=\s|$)\s*"
+    r"|this is a permanent error\.\s*"
+    r"|the following address\(es\) failed:\s*"
+    r"|did not reach the following recipient(?:s|\(s\))?:\s*",
+    re.IGNORECASE,
+)
+# Envelope labels at the start of an entry, as in indimail's
+# "From: <sender> RCPT: <recipient> 192.0.2.25 does not like recipient."
+_ENVELOPE_LABELS = re.compile(
+    r"^(?:(?:from|to|rcpt(?: to)?|mail from)[ \t]*:[ \t]*<[^<>]*>\s*)+", re.IGNORECASE
+)
 
 
 def _without_scripts(markup: str) -> str:
@@ -674,6 +698,7 @@ def _recipient(
     delayed: bool,
     *,
     command: str | None,
+    remote_mta: str | None = None,
 ) -> Recipient:
     texts = [diagnostic, notice_text] if diagnostic else [notice_text]
     status = _pick_status(texts)
@@ -696,8 +721,29 @@ def _recipient(
         status=status,
         reply_code=reply_code,
         diagnostic=diagnostic or None,
+        remote_mta=remote_mta,
         command=command,
     )
+
+
+def _reason_elsewhere(notice_text: str, address: str) -> str:
+    """
+    Return the reason in *notice_text* for its only recipient when no entry gives one.
+
+    That is the server's reply when a line starts with a failure code, or else
+    the notice without its standard sentences, lines of punctuation and quoted
+    header fields. The result is empty when nothing else is left.
+    """
+    reply = _REPLY_LINES.search(notice_text)
+    if reply is not None:
+        return _join_wrapped([reply[0]])
+    lines = [
+        line
+        for line in notice_text.replace(address, "").split("\n")
+        if not _NOT_REASON_LINE.match(line.strip())
+    ]
+    reason = _INTRODUCTION.sub("", _join_wrapped(lines)).strip()
+    return reason if reason.strip(_PUNCTUATION) else ""
 
 
 def _failed_recipients(
@@ -726,12 +772,17 @@ def _failed_recipients(
     if not entries:
         entries = [_Entry(address, ()) for address in returned_to(original)]
 
+    remote_mta = None
+    if fmt.remote_mta is not None:
+        found = re.search(fmt.remote_mta, notice_text, re.IGNORECASE | re.MULTILINE)
+        remote_mta = found["host"] if found else None
+
     # The notice's own text speaks for its only recipient, not for each of several.
     single = len(entries) == 1
     whole = _join_wrapped([notice_text]) if single else ""
     recipients = []
     for entry in entries:
-        diagnostic = _join_wrapped(entry.lines)
+        diagnostic = _ENVELOPE_LABELS.sub("", _join_wrapped(entry.lines))
         if not diagnostic.replace(entry.address, "").strip(_PUNCTUATION):
             diagnostic = ""
         if single and fmt.reason_start:
@@ -739,7 +790,7 @@ def _failed_recipients(
             diagnostic = _join_wrapped([reason]) or diagnostic
         if single and not diagnostic:
             # The reason is elsewhere in the notice, maybe on the address's line.
-            diagnostic = _join_wrapped([notice_text.replace(entry.address, "")])
+            diagnostic = _reason_elsewhere(notice_text, entry.address)
         elif single and not _MAYBE_REPLY_CODE.search(diagnostic):
             # Some layouts quote the server's reply above the address, not under it.
             reply = _REPLY_LINE.search(notice_text)
@@ -747,7 +798,15 @@ def _failed_recipients(
                 diagnostic = f"{reply[0].strip()} {diagnostic}"
         command = find_command(diagnostic) or command_in_notice(entry.address, notice_text)
         recipients.append(
-            _recipient(entry.address, diagnostic, whole, temporary, delayed, command=command)
+            _recipient(
+                entry.address,
+                diagnostic,
+                whole,
+                temporary,
+                delayed,
+                command=command,
+                remote_mta=remote_mta,
+            )
         )
     return recipients
 
