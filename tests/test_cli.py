@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -518,3 +519,17 @@ def test_non_utf8_name_csv(tmp_path: Path) -> None:
     )
     [row] = list(csv.DictReader(io.StringIO(done.stdout.decode("utf-8"))))
     assert row["source"] == f"{tmp_path}/caf\\xe9.eml"
+
+
+def test_library_warning_on_stderr(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    def scan_that_warns(args: object) -> int:
+        logging.getLogger("bouncekit._mailbox").warning("unique-id 'a' is shared")
+        return 0
+
+    monkeypatch.setattr("bouncekit._cli._scan", scan_that_warns)
+    status = main(["scan", str(tmp_path)])
+    assert status == 0
+    assert capsys.readouterr().err == "bouncekit: warning: unique-id 'a' is shared\n"
+    assert not logging.getLogger("bouncekit").handlers[1:]

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import csv
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
@@ -280,6 +281,19 @@ def _correlate_usage_error(args: argparse.Namespace) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with *argv* and return the exit status."""
+    # The library's warnings, such as a POP3 message left out of a listing, go to stderr.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("bouncekit: warning: %(message)s"))
+    package_logger = logging.getLogger("bouncekit")
+    package_logger.addHandler(handler)
+    try:
+        return _main(argv)
+    finally:
+        package_logger.removeHandler(handler)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _build_parser().parse_args(argv)
     if sys.stdout is None:
         print("bouncekit: standard output is closed; nothing was read", file=sys.stderr)
