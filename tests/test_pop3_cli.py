@@ -100,8 +100,8 @@ def test_seen_file_save_fails(
     dovecot: DovecotServer, user: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     seen = tmp_path / "seen.txt"
-    # A folder where the temporary file goes makes the save fail after the scan.
-    (tmp_path / "seen.txt.tmp").mkdir()
+    # A folder where the lock file goes makes the save fail after the scan.
+    (tmp_path / "seen.txt.lock").mkdir()
     status, records = scan(dovecot, [url_of(dovecot, user)], "--keep-seen", str(seen))
     err = capsys.readouterr().err
     assert status == 1

@@ -8,13 +8,23 @@ mailbox it came from::
     bounces@pop.example.com:995	000000016b133024
 
 A scan replaces the ids of the mailbox it read and keeps every other line.
+Scans that share the file may overlap: each one saves under a lock
+(``FILE.lock``, beside the file) and reads the file again first, so the lines
+of mailboxes that another scan saved meanwhile are kept.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: overlapping scans are not coordinated there.
+    fcntl = None  # type: ignore[assignment]
 
 from bouncekit.exceptions import BounceKitError
 
@@ -39,6 +49,7 @@ class SeenIds:
         self.name = name
         self.path = Path(name)
         self._ids: dict[str, set[str]] = ids or {}
+        self._updated: set[str] = set()
 
     @classmethod
     def load(cls, name: str) -> SeenIds:
@@ -80,6 +91,7 @@ class SeenIds:
         if listed is not None:
             known = known & listed
         self._ids[mailbox] = known | reported
+        self._updated.add(mailbox)
 
     def save(self) -> None:
         """
@@ -88,21 +100,52 @@ class SeenIds:
         Raises:
             SeenIdsError: Writing failed; the message names the path the user gave.
         """
-        lines = [HEADER]
-        for mailbox in sorted(self._ids):
-            lines.extend(f"{mailbox}\t{uid}" for uid in sorted(self._ids[mailbox]))
-        temporary = self.path.with_name(self.path.name + ".tmp")
+        temporary: str | None = None
         try:
-            temporary.write_text("\n".join(lines) + "\n", "utf-8")
-            temporary.replace(self.path)
+            with self._locked():
+                ids = self._merged()
+                lines = [HEADER]
+                for mailbox in sorted(ids):
+                    lines.extend(f"{mailbox}\t{uid}" for uid in sorted(ids[mailbox]))
+                handle, temporary = tempfile.mkstemp(
+                    prefix=self.path.name + ".", suffix=".tmp", dir=self.path.parent
+                )
+                with os.fdopen(handle, "w", encoding="utf-8") as out:
+                    out.write("\n".join(lines) + "\n")
+                os.replace(temporary, self.path)
+                temporary = None
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                temporary.unlink(missing_ok=True)
+            if temporary is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)
             msg = (
                 f"cannot write --keep-seen file {self.name!r}: {exc.strerror or exc}; "
                 "the messages of this run will be reported again"
             )
             raise SeenIdsError(msg) from exc
+
+    def _merged(self) -> dict[str, set[str]]:
+        """Return the file's current lines, with this run's mailboxes replaced."""
+        try:
+            current = _parse(self.name, self.path.read_bytes())
+        except (OSError, SeenIdsError):
+            current = {}
+        for mailbox in self._updated:
+            current[mailbox] = self._ids[mailbox]
+        return current
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        if fcntl is None:
+            yield
+            return
+        lock = self.path.with_name(self.path.name + ".lock")
+        with lock.open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _check_folder(name: str, path: Path) -> None:
