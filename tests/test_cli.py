@@ -533,3 +533,14 @@ def test_library_warning_on_stderr(
     assert status == 0
     assert capsys.readouterr().err == "bouncekit: warning: unique-id 'a' is shared\n"
     assert not logging.getLogger("bouncekit").handlers[1:]
+
+
+def test_non_ascii_digit_not_message_number(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "m.eml").write_text("From: a@example.org\nSubject: x\n\nhello\n")
+    for suffix in ("\u00b2", "\u0661"):
+        status, out = scan(capsys, "--format", "jsonl", str(tmp_path / f"m.eml#{suffix}"))
+        [record] = [json.loads(line) for line in out.splitlines()]
+        assert status == 1
+        assert record["error"].startswith("no such file or folder")

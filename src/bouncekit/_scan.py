@@ -192,7 +192,9 @@ def display_path(path: str | os.PathLike[str]) -> str:
 def _split_index(text: str) -> tuple[Path, int] | None:
     """Return the path and N of ``PATH#N``, or ``None`` when *text* is not of that form."""
     path, sep, index = text.rpartition("#")
-    if not sep or not index.isdigit() or os.path.lexists(text) or not os.path.isfile(path):
+    if not sep or not (index.isascii() and index.isdigit()) or os.path.lexists(text):
+        return None
+    if not os.path.isfile(path):
         return None
     return Path(path), int(index)
 
