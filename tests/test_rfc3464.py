@@ -6,6 +6,8 @@ import datetime
 import email
 import email.policy
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -645,3 +647,27 @@ def test_recipient_block_reason_not_quoted_fields() -> None:
     )
     (recipient,) = bouncekit.parse(raw).recipients
     assert recipient.diagnostic == "host/domain does not accept mail"
+
+
+_PARSE_UNREADABLE_ADDRESS = """
+import bouncekit
+bounce = bouncekit.parse(
+    b"From: MAILER-DAEMON@mx.example.org\\nMIME-Version: 1.0\\n"
+    b"Content-Type: multipart/report; report-type=delivery-status; boundary=B\\n\\n"
+    b"--B\\nContent-Type: message/delivery-status\\n\\nReporting-MTA: dns; mx.example.org\\n\\n"
+    b"Final-Recipient: rfc822; \\x01a@example.net\\nAction: failed\\nStatus: 5.1.1\\n\\n--B--\\n"
+)
+print(len(bounce.recipients))
+"""
+
+
+def test_unreadable_address_prints_nothing() -> None:
+    # Run alone: pytest's own log capture would hide what Python prints without handlers.
+    result = subprocess.run(
+        [sys.executable, "-c", _PARSE_UNREADABLE_ADDRESS],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.stdout == "1\n"
+    assert result.stderr == ""

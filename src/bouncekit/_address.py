@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import re
 import warnings
 
 # flanker imports modules the standard library deprecates (cgi, imghdr), and
 # those warnings are about flanker, not about the caller's code.
+# flanker logs a warning for every address its lexer cannot read. With no handler
+# configured, Python would print each one to stderr; the parse result already
+# shows what was read, so they reach only handlers the application sets up.
+logging.getLogger("flanker").addHandler(logging.NullHandler())
+
 with contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from flanker.addresslib import address as _flanker_address
