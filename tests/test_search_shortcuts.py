@@ -12,8 +12,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bouncekit import Headers
-from bouncekit._command import _PHRASE_STARTS, _PHRASES, command_in_notice
+from bouncekit import Bounce, BounceKind, Headers, Recipient
+from bouncekit._command import _PHRASE_STARTS, _PHRASES, command_in_notice, find_command
 from bouncekit._dsn import _parse_date
 from bouncekit._formats import (
     _DELAYED,
@@ -41,6 +41,7 @@ from bouncekit._text import (
     search_at_words,
     unfold,
 )
+from bouncekit.rules import RuleSet
 
 # Letters that re.IGNORECASE matches to ASCII ones, though str.lower() maps
 # some of them elsewhere.
@@ -452,3 +453,20 @@ _QUOTED_PIECES = st.sampled_from(
 @example("lead-in\n> From: a\n>  folded\n>\nbody\n Message-ID: <a@b>")
 def test_quoted_headers_same_as_line_reading(text: str) -> None:
     assert _quoted_headers(text).fields == _plain_quoted_headers(text).fields
+
+
+@pytest.mark.parametrize(
+    "text", ["host said: 550 (\u0131n reply to RCPT TO command)", "\u017fmtp:rcpt 550 user unknown"]
+)
+def test_command_keys_fold_lookalikes(text: str) -> None:
+    assert find_command(text) == "RCPT"
+
+
+def test_rule_literals_match_dotted_capital_i() -> None:
+    rules = RuleSet.from_toml_text(
+        '[[rule]]\nid = "full"\npriority = 999\nreason = "mailbox_full"\n'
+        'diagnostic = ["mailbox full"]\n'
+    )
+    recipient = Recipient("a@example.net", diagnostic="550 MA\u0130LBOX FULL")
+    bounce = Bounce(kind=BounceKind.DSN, recipients=(recipient,))
+    assert rules.classify(bounce)[0].rule == "full"

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from bouncekit._text import search_at_words
+from bouncekit._text import ascii_folded, search_at_words
 
 __all__ = ["COMMANDS", "command_in_notice", "find_command"]
 
@@ -112,12 +112,15 @@ _PHRASE_STARTS: Final = (
 
 def _phrase_command(text: str) -> str | None:
     lowered = text.lower()
+    folded = ascii_folded(text, lowered)
     # A plain loop, because the generator behind any() cost more than the tests.
-    for key in _PHRASE_KEYS:
-        if key in lowered:
-            break
-    else:
-        return None
+    # With no folded text (the length changed), the keys cannot rule a match out.
+    if folded is not None:
+        for key in _PHRASE_KEYS:
+            if key in folded:
+                break
+        else:
+            return None
     found = search_at_words(_PHRASES, text, lowered, _PHRASE_STARTS)
     if found is None:
         return None

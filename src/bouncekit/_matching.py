@@ -34,6 +34,18 @@ SMTP command, and whether there is a diagnostic text and a domain at all.
 """
 
 
+# Characters that the patterns' case-insensitive matching takes for ASCII letters,
+# while casefold() keeps them apart: the dotless i, the long s, and the combining
+# dot that casefold() writes after an i for the dotted capital I.
+_LOOKALIKES = str.maketrans({"\u0131": "i", "\u017f": "s", "\u0307": None})
+
+
+def _literal_text(diagnostic: str) -> str:
+    """Return *diagnostic* folded so that a rule's literals occur in it when its patterns match."""
+    folded = diagnostic.casefold()
+    return folded if folded.isascii() else folded.translate(_LOOKALIKES)
+
+
 class Facts:
     """The fields of one recipient (or of a message alone) that conditions test."""
 
@@ -60,7 +72,7 @@ class Facts:
         numbers = None if status is None else (status.class_, status.subject, status.detail)
         self.status_text = "" if status is None else str(status)
         self.diagnostic = recipient.diagnostic or ""
-        self.folded = self.diagnostic.casefold()
+        self.folded = _literal_text(self.diagnostic)
         self.domain = recipient.domain if "@" in recipient.address else ""
         self.key = (
             bounce.kind,
