@@ -16,8 +16,8 @@ import warnings
 # flanker imports modules the standard library deprecates (cgi, imghdr), and
 # those warnings are about flanker, not about the caller's code.
 # flanker logs a warning for every address its lexer cannot read. With no handler
-# configured, Python would print each one to stderr; the parse result already
-# shows what was read, so they reach only handlers the application sets up.
+# configured, Python would print each one to stderr. The parse result already
+# shows what was read, so these warnings reach only the application's handlers.
 logging.getLogger("flanker").addHandler(logging.NullHandler())
 
 with contextlib.redirect_stderr(io.StringIO()), warnings.catch_warnings():

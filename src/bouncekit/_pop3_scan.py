@@ -325,7 +325,7 @@ def _scan_mailbox(
     seen = options.seen.ids(target.mailbox) if options.seen is not None else frozenset()
     listed: set[str] | None = None
     written: set[str] = set()
-    kept = 0
+    not_bounces_kept = 0
     try:
         with box:
             infos = box.list_messages()
@@ -349,7 +349,7 @@ def _scan_mailbox(
                 if options.delete and message.data is not None:
                     # A message that is not a bounce may be a person's mail: it stays.
                     if record["kind"] == "not_bounce":
-                        kept += 1
+                        not_bounces_kept += 1
                     else:
                         box.mark_deleted(message.uid)
             flush()
@@ -357,8 +357,8 @@ def _scan_mailbox(
             logger.info("%s: %d records, %d deleted", host, len(written), len(result.deleted))
             if options.delete:
                 note = f"bouncekit: deleted {len(result.deleted)} message(s) from {target.mailbox}"
-                if kept:
-                    note += f"; kept {kept} that are not bounces"
+                if not_bounces_kept:
+                    note += f"; kept {not_bounces_kept} that are not bounces"
                 print(note, file=sys.stderr)
     except BounceKitError as exc:
         # MarksLostError among them: the session ended early and deleted nothing.
