@@ -503,3 +503,16 @@ def test_tls_to_plain_port(dovecot: DovecotServer, user: str) -> None:
         'security="starttls" (CLI: a pop3:// URL with --starttls), or connect to the '
         "implicit TLS port, usually 995"
     )
+
+
+def test_sources_name_each_mailbox(dovecot: DovecotServer) -> None:
+    first, second = dovecot.add_user(), dovecot.add_user()
+    dovecot.deliver(first, [make_bounce(1)])
+    dovecot.deliver(second, [make_bounce(2)])
+    urls = [url_of(dovecot, first), url_of(dovecot, second)]
+    status, records = scan(dovecot, urls)
+    sources = [str(record["source"]) for record in records]
+    assert status == 0
+    assert sources[0].startswith(f"pop3s://{first}@{HOST}:{dovecot.pop3s_port}/")
+    assert sources[1].startswith(f"pop3s://{second}@{HOST}:{dovecot.pop3s_port}/")
+    assert sources[0] != sources[1]

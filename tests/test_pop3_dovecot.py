@@ -342,7 +342,8 @@ def test_cli_scan_keep_seen(
     dovecot.deliver(user, [make_bounce(6)])
     second = scan(dovecot, user, "--keep-seen", seen)
     uids = listed_uids(dovecot, user, tls_context)
-    assert [record["source"] for record in first] == [f"pop3://{HOST}/{uid}" for uid in uids[:5]]
+    base = f"pop3s://{user}@{HOST}:{dovecot.pop3s_port}"
+    assert [record["source"] for record in first] == [f"{base}/{uid}" for uid in uids[:5]]
     assert [record["original_message_id"] for record in second] == [original_message_id(6)]
     assert len(uids) == 6
 

@@ -313,7 +313,7 @@ def pop3_records(
             timeout=options.timeout,
         )
     except (BounceKitError, OSError) as exc:
-        yield error_record(f"pop3://{target.host}", str(exc))
+        yield error_record(target.url, str(exc))
         return
     yield from _scan_mailbox(box, target, options, flush)
 
@@ -321,7 +321,6 @@ def pop3_records(
 def _scan_mailbox(
     box: Pop3Mailbox, target: Pop3Target, options: Pop3Options, flush: Callable[[], None]
 ) -> Iterator[dict[str, Any]]:
-    host = target.host
     seen = options.seen.ids(target.mailbox) if options.seen is not None else frozenset()
     listed: set[str] | None = None
     written: set[str] = set()
@@ -335,7 +334,7 @@ def _scan_mailbox(
             # Server order, so the records come in the order the server lists them.
             todo = [info.uid for info in infos if info.uid not in seen]
             for message in box.iter_messages(uids=todo):
-                source = f"pop3://{host}/{message.uid}"
+                source = f"{target.url}/{message.uid}"
                 if message.data is None:
                     error = message.error or "cannot fetch the message"
                     record = scan_item(ScanItem(source, error=error), options.correlate)
@@ -354,7 +353,9 @@ def _scan_mailbox(
                         box.mark_deleted(message.uid)
             flush()
             result = box.commit()
-            logger.info("%s: %d records, %d deleted", host, len(written), len(result.deleted))
+            logger.info(
+                "%s: %d records, %d deleted", target.mailbox, len(written), len(result.deleted)
+            )
             if options.delete:
                 note = f"bouncekit: deleted {len(result.deleted)} message(s) from {target.mailbox}"
                 if not_bounces_kept:
@@ -362,7 +363,7 @@ def _scan_mailbox(
                 print(note, file=sys.stderr)
     except BounceKitError as exc:
         # MarksLostError among them: the session ended early and deleted nothing.
-        yield error_record(f"pop3://{host}", str(exc))
+        yield error_record(target.url, str(exc))
     finally:
         if options.seen is not None:
             # The command line writes the file once the output is flushed.
