@@ -299,7 +299,7 @@ def pop3_records(
 
     *flush* is called after the last record, before QUIT deletes anything.
     A mailbox that cannot be opened, or a session that fails, gives one
-    record with ``error`` set and source ``pop3://HOST``.
+    record with ``error`` set whose source is the mailbox URL.
     """
     try:
         box = Pop3Mailbox.open(
