@@ -293,3 +293,11 @@ def test_empty_rules_path(command: str, capsys: pytest.CaptureFixture[str], tmp_
 
     assert status == 2
     assert "the path is empty" in err
+
+
+def test_explain_pop3_url_rejected(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys, "explain", "pop3s://bounces@127.0.0.1:995")
+
+    assert status == 2
+    assert out == ""
+    assert "run bouncekit scan on the URL" in err

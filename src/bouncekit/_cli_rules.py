@@ -8,6 +8,7 @@ import sys
 from bouncekit._cli_output import Output
 from bouncekit._model import Bounce
 from bouncekit._parse import parse
+from bouncekit._pop3_scan import is_pop3_url
 from bouncekit._rules import Classification, RuleError
 from bouncekit._ruleset import RuleSet, check_rules, load_rules
 from bouncekit._scan import iter_messages
@@ -77,6 +78,14 @@ def _explain(args: argparse.Namespace) -> int:
         rules = load_rule_set(args.rules)
     except RuleError as exc:
         print(f"bouncekit: {exc}", file=sys.stderr)
+        return 2
+    if is_pop3_url(args.message):
+        msg = (
+            f"bouncekit: explain reads message files, mbox files and folders, not a POP3 "
+            f"mailbox ({args.message!r}); run bouncekit scan on the URL, or save a message "
+            "to a file and explain that"
+        )
+        print(msg, file=sys.stderr)
         return 2
     items = list(iter_messages(args.message))
     if not items:

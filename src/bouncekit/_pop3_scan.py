@@ -398,7 +398,8 @@ def add_pop3_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help=(
             "delete each message from the server once its record is written without an error; "
-            "messages that are not bounces (kind not_bounce) stay on the server"
+            "each mailbox is committed after its last record, and messages that are not "
+            "bounces (kind not_bounce) stay on the server"
         ),
     )
     pop3.add_argument(
