@@ -272,6 +272,8 @@ def ask_passwords(targets: Iterable[Pop3Target], auth: AuthMethod) -> dict[Pop3T
         try:
             typed = getpass.getpass(f"{noun} for {target.user}@{_url_host(target.host)}: ")
         except EOFError:
+            # Ctrl-D leaves the cursor after the prompt: end that line first.
+            print(file=sys.stderr)
             raise Pop3UsageError("no password given") from None
         if not typed:
             msg = f"empty {noun} for {target.user}@{_url_host(target.host)}; nothing was read"
@@ -440,7 +442,7 @@ def _seconds(text: str) -> float:
     except ValueError:
         value = -1.0
     if not 0 < value < float("inf"):
-        msg = f"invalid value {text!r}: expected a number of seconds greater than 0"
+        msg = f"invalid value {text!r}: expected a finite number of seconds greater than 0"
         raise argparse.ArgumentTypeError(msg)
     return value
 
