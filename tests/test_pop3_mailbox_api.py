@@ -274,3 +274,19 @@ def test_repr_brackets_ipv6_host() -> None:
         )
         shown = repr(Pop3Mailbox(client, user="bounces"))
     assert shown == "Pop3Mailbox(bounces@[2001:db8::1]:995, tls)"
+
+
+def test_open_host_with_port() -> None:
+    with FakePop3Server(mailbox_script()) as server:
+        host = f"127.0.0.1:{server.port}"
+        with pytest.raises(ValueError, match="pass the port separately") as caught:
+            Pop3Mailbox.open(host, "bounces", "secret", security="plain", timeout=5)
+    assert str(caught.value) == (
+        f"invalid host {host!r}: pass the port separately, as host='127.0.0.1', port={server.port}"
+    )
+    assert server.commands == []
+
+
+def test_async_open_empty_host() -> None:
+    with pytest.raises(ValueError, match="invalid host ''"):
+        asyncio.run(AsyncPop3Mailbox.open("", "bounces", "secret", timeout=5))

@@ -122,6 +122,17 @@ def check_choice(name: str, value: object, allowed: tuple[str, ...]) -> None:
         raise ValueError(msg)
 
 
+def check_host(host: object) -> None:
+    """Raise :class:`ValueError` for a host that is empty or carries a port."""
+    if not isinstance(host, str) or not host.strip():
+        msg = f"invalid host {host!r}: give a host name or an IP address"
+        raise ValueError(msg)
+    name, colon, port = host.rpartition(":")
+    if colon and port.isascii() and port.isdigit() and ":" not in name:
+        msg = f"invalid host {host!r}: pass the port separately, as host={name!r}, port={port}"
+        raise ValueError(msg)
+
+
 def check_security(security: object) -> None:
     """Raise :class:`ValueError` unless *security* is one of the :data:`Security` values."""
     check_choice("security", security, get_args(Security))
@@ -446,8 +457,10 @@ class Pop3Client(_Session):
                 :class:`~bouncekit.exceptions.MessageTooLargeError`.
 
         Raises:
-            ValueError: *security* is not one of the values above; nothing was sent.
+            ValueError: *security* is not one of the values above, or *host*
+                is empty or carries a port; nothing was sent.
         """
+        check_host(host)
         check_security(security)
         port = port or _DEFAULT_PORTS[security]
         context = _client_context(ssl_context)
@@ -668,6 +681,7 @@ class AsyncPop3Client(_Session):
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
     ) -> AsyncPop3Client:
         """Connect as :meth:`Pop3Client.connect` does."""
+        check_host(host)
         check_security(security)
         port = port or _DEFAULT_PORTS[security]
         context = _client_context(ssl_context)
