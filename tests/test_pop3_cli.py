@@ -516,3 +516,16 @@ def test_sources_name_each_mailbox(dovecot: DovecotServer) -> None:
     assert sources[0].startswith(f"pop3s://{first}@{HOST}:{dovecot.pop3s_port}/")
     assert sources[1].startswith(f"pop3s://{second}@{HOST}:{dovecot.pop3s_port}/")
     assert sources[0] != sources[1]
+
+
+def test_bad_ca_file_before_password(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BOUNCEKIT_POP3_PASSWORD", raising=False)
+    not_pem = tmp_path / "not.pem"
+    not_pem.write_text("not a certificate\n")
+    status, out, err = run(["scan", "--ca-file", str(not_pem), UNUSED_URL, UNUSED_URL], capsys)
+    assert status == 2
+    assert out == ""
+    assert err.startswith(f"bouncekit: cannot load --ca-file {str(not_pem)!r}: ")
+    assert err.count("\n") == 1

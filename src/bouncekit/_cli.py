@@ -21,6 +21,7 @@ from bouncekit._pop3_scan import (
     Pop3UsageError,
     add_pop3_arguments,
     ask_passwords,
+    check_ca_file,
     is_pop3_url,
     pop3_options,
     pop3_records,
@@ -252,6 +253,8 @@ def _pop3_mailboxes(args: argparse.Namespace) -> dict[str, tuple[Pop3Target, str
     targets = {
         path: Pop3Target.parse(path, args.starttls) for path in args.paths if is_pop3_url(path)
     }
+    if targets:
+        check_ca_file(args.ca_file)
     passwords = ask_passwords(targets.values(), args.auth or "user")
     return {url: (target, passwords[target]) for url, target in targets.items()}
 

@@ -40,6 +40,7 @@ __all__ = [
     "Pop3UsageError",
     "add_pop3_arguments",
     "ask_passwords",
+    "check_ca_file",
     "is_pop3_url",
     "pop3_options",
     "pop3_records",
@@ -280,6 +281,23 @@ def ask_passwords(targets: Iterable[Pop3Target], auth: AuthMethod) -> dict[Pop3T
             raise Pop3UsageError(msg)
         passwords[target] = typed
     return passwords
+
+
+def check_ca_file(ca_file: Path | None) -> None:
+    """
+    Raise :class:`Pop3UsageError` when the ``--ca-file`` cannot be loaded.
+
+    This runs before any password is asked for, so a wrong path is a usage
+    error at once rather than an error record for each mailbox.
+    """
+    if ca_file is None:
+        return
+    try:
+        ssl.create_default_context(cafile=str(ca_file))
+    except (OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        msg = f"cannot load --ca-file {str(ca_file)!r}: {reason}"
+        raise Pop3UsageError(msg) from exc
 
 
 def _context(options: Pop3Options) -> ssl.SSLContext:
