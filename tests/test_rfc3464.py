@@ -671,3 +671,12 @@ def test_unreadable_address_prints_nothing() -> None:
     )
     assert result.stdout == "1\n"
     assert result.stderr == ""
+
+
+def test_odd_charset_text_part() -> None:
+    raw = make_dsn(PER_MESSAGE + "\n" + FULL_GROUP).replace(
+        b"Content-Type: text/plain\n", b"Content-Type: text/plain; charset=punycode\n", 1
+    )
+    bounce = bouncekit.parse(raw.replace(b"Your message could not be delivered.", b"a..b"))
+    assert "parser-error" not in {defect.code for defect in bounce.defects}
+    assert [r.address for r in bounce.recipients] == ["alice@example.net"]

@@ -228,22 +228,22 @@ class ParsedMessage(Message):
         # Message.get() lower-cases every field name on each call, and the parsers
         # look up several fields of each part. An ASCII name can only match a field
         # name of its own length, as Headers.get() explains, so most are skipped.
-        wanted = name.lower()
-        if not wanted.isascii():
+        expected = name.lower()
+        if not expected.isascii():
             return super().get(name, failobj)
-        length = len(wanted)
+        length = len(expected)
         for field_name, value in self._headers:  # type: ignore[attr-defined]
-            if len(field_name) == length and field_name.lower() == wanted:
+            if len(field_name) == length and field_name.lower() == expected:
                 return self.policy.header_fetch_parse(field_name, value)
         return failobj
 
     def __contains__(self, name: str) -> bool:
-        wanted = name.lower()
-        if not wanted.isascii():
+        expected = name.lower()
+        if not expected.isascii():
             return super().__contains__(name)
-        length = len(wanted)
+        length = len(expected)
         for field_name, _ in self._headers:  # type: ignore[attr-defined]
-            if len(field_name) == length and field_name.lower() == wanted:
+            if len(field_name) == length and field_name.lower() == expected:
                 return True
         return False
 
@@ -318,7 +318,8 @@ def _decoded_text(part: Message) -> str:
     charset = part.get_content_charset() or "utf-8"
     try:
         return payload.decode(charset)
-    except (LookupError, UnicodeDecodeError):
+    except (LookupError, ValueError):
+        # ValueError covers UnicodeError, which codecs such as idna raise.
         pass
     try:
         return payload.decode("utf-8")
