@@ -2,9 +2,9 @@
 Compare bouncekit with flufl.bounce on the labelled corpus: correct results and speed.
 
 flufl.bounce is the bounce detector of GNU Mailman and the most used pure
-Python library for this job. For each labelled message file the script asks
-both tools which recipients failed and whether each failure is permanent, and
-scores the results against the corpus manifest:
+Python library for this job. For each labelled message file the script runs
+both tools, reads which recipients failed and whether each failure is permanent,
+and scores the results against the corpus manifest:
 
 - failures found: files labelled as failure notices for which the tool names
   at least one address;
@@ -47,7 +47,7 @@ from bouncekit.rules import RuleSet
 
 try:
     from flufl.bounce import all_failures
-except ImportError:  # the script says what to install
+except ImportError:  # main() prints what to install
     all_failures = None
 
 import importlib.metadata
@@ -140,12 +140,12 @@ def score(samples: Sequence[Sample], run_tool: Callable[[bytes], Result]) -> Tal
         tally.found += bool(result)
         if sample.reference is None:
             continue
-        wanted = [address.lower() for address in sample.reference]
+        expected = [address.lower() for address in sample.reference]
         tally.addresses_total += 1
-        tally.addresses_right += set(result) == set(wanted)
-        if len(wanted) != len(sample.expected):
+        tally.addresses_right += set(result) == set(expected)
+        if len(expected) != len(sample.expected):
             continue
-        for address, label in zip(wanted, sample.expected, strict=True):
+        for address, label in zip(expected, sample.expected, strict=True):
             if label.get("hard") is None:
                 continue
             tally.hard_total += 1

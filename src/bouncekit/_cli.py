@@ -310,8 +310,8 @@ def _main(argv: Sequence[str] | None) -> int:
         # unflushed rest at exit, so the rest goes to the null device instead.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         if getattr(args, "delete", False):
-            # A mailbox read before this one may have been committed: its own
-            # "deleted" line above says so, so this line speaks of the rest only.
+            # A mailbox read before this one may have been committed, and its own
+            # "deleted" line above reports that, so this line covers the rest only.
             print(
                 "bouncekit: the output was closed before the scan ended; no message was "
                 "deleted from the mailbox being read or any after it",

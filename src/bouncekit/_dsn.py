@@ -458,8 +458,8 @@ def _notice_lines_about(address: str, notice: str) -> str | None:
     """Return the notice's line about *address*, with its indented continuation, if it has codes."""
     wanted = address.lower()
     lowered_notice = notice.lower()
-    # A line contains the address only if the notice does, which one substring
-    # test tells before the notice is split into lines twice.
+    # A line contains the address only if the notice does, so one substring test
+    # rules most notices out before they are split into lines.
     if wanted not in lowered_notice:
         return None
     lines = notice.splitlines()
@@ -484,7 +484,7 @@ _MIN_REASON_LENGTH = 8
 # A header field of the original message that the notice quotes, such as
 # "To: a@b" in a list of the fields of the message that failed.
 _QUOTED_FIELD = re.compile(r"\s*(?:to|cc|bcc|from|reply-to|sender|subject)\s*:")
-# A label before the address that names it and says nothing of the failure,
+# A label before the address that names it but gives no reason for the failure,
 # as in Oracle Communications Messaging Server's "Recipient address: a@b".
 _ADDRESS_LABEL = re.compile(r"^\s*(?:recipient|original|final)?\s*(?:address|recipient)\s*:")
 # The label of the line that follows such an address line: "Reason: ...".

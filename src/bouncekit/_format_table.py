@@ -43,7 +43,8 @@ class NoticeFormat:
             after its start that matches one of them.
         entry_end: Regular expressions for lines that end the entry of a failed
             address, such as the start of the next host's session in a
-            transcript; the lines up to the next address are not its diagnostic.
+            transcript. The lines from there up to the next address are not
+            part of its diagnostic.
         address_line: A regular expression with an ``address`` group, searched
             in each line of the block, for layouts where the failed address is
             not the first thing on its line.

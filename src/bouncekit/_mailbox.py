@@ -739,16 +739,16 @@ def _warn_duplicated_uids(where: str, duplicated: Mapping[str, list[int]]) -> No
     """
     Log one warning about the unique-ids that UIDL gave to more than one message.
 
-    A mark on such an id could not say which message to delete, so those
+    A mark on such an id could not identify the message to delete, so those
     messages are left out of the listing: they are never fetched or deleted.
     """
-    shown = sorted(duplicated.items(), key=lambda item: item[1][0])[:_MAX_DUPLICATES_SHOWN]
+    named = sorted(duplicated.items(), key=lambda item: item[1][0])[:_MAX_DUPLICATES_SHOWN]
     parts = [
         f"{uid!r} for messages {', '.join(str(number) for number in sorted(numbers))}"
-        for uid, numbers in shown
+        for uid, numbers in named
     ]
-    if len(duplicated) > len(shown):
-        parts.append(f"and {len(duplicated) - len(shown)} more unique-ids")
+    if len(duplicated) > len(named):
+        parts.append(f"and {len(duplicated) - len(named)} more unique-ids")
     count = sum(len(numbers) for numbers in duplicated.values())
     logger.warning(
         "%s gives one unique-id (UIDL) to several messages, which RFC 1939 forbids: %s. "

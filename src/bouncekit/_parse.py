@@ -67,7 +67,7 @@ def parse(message: bytes | str | Message) -> Bounce:
         wrong is listed in :attr:`~bouncekit.Bounce.defects`.
 
     Raises:
-        TypeError: *message* is none of the accepted types, or is a path.
+        TypeError: *message* is not of an accepted type, or is a path.
     """
     if isinstance(message, bytearray | memoryview):
         message = bytes(message)

@@ -284,7 +284,8 @@ class SQLiteCorrelator:
             uri, uri=True, timeout=self.timeout, isolation_level=None, check_same_thread=False
         )
         try:
-            # A read-only file that is not a database fails only on its first read.
+            # SQLite opens a file lazily, so this read makes a file that is not a
+            # database fail here rather than at the first lookup.
             connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.Error:
             connection.close()
