@@ -613,7 +613,7 @@ class _Entry:
 def _address_entries(block: str, fmt: NoticeFormat) -> list[_Entry]:
     """Split *block* into one entry per line that names an address first."""
     pattern = re.compile(fmt.address_line, re.IGNORECASE) if fmt.address_line else _ADDRESS_FIRST
-    ends = [re.compile(end, re.IGNORECASE) for end in fmt.entry_end]
+    ends = _block_patterns(fmt.entry_end) if fmt.entry_end else ()
     entries: list[tuple[str, list[str]]] = []
     open_entry = False
     for line in block.split("\n"):
@@ -625,7 +625,7 @@ def _address_entries(block: str, fmt: NoticeFormat) -> list[_Entry]:
             rest = line[found.end() :] if fmt.address_line is None else line
             entries.append((address, [rest.lstrip(":;,.- \t")]))
             open_entry = True
-        elif ends and any(end.search(line.strip()) for end in ends):
+        elif ends and _search_any(ends, line.strip()) is not None:
             open_entry = False
         elif entries and open_entry:
             entries[-1][1].append(line)
